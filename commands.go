@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"parley/moderation"
+)
+
+// tokenCommand: parley token create --name NAME [--role moderator|owner].
+func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{errors.New(`usage: parley token create --name NAME [--role moderator|owner]`)}
+	}
+	var cfg config
+	fs := newFlagSet("token create", &cfg)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "what the token is for, e.g. backup-script")
+	role := fs.String("role", string(moderation.RoleModerator), "moderator or owner")
+	if err := parse(fs, args[1:]); err != nil {
+		return usageError{err}
+	}
+	if *name == "" {
+		return usageError{errors.New("--name is required")}
+	}
+	db, svc, err := openService(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret, _, err := svc.CreateToken(ctx, *name, moderation.Role(*role))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	fmt.Fprintln(stderr, "Store this token now: it is shown only once. Send it as \"Authorization: Bearer <token>\".")
+	return nil
+}
+
+// moderatorCommand: parley moderator add NAME [--role moderator|owner], with
+// the password read from standard input (asked for on a terminal).
+func moderatorCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "add" || strings.HasPrefix(args[1], "-") {
+		return usageError{errors.New("usage: parley moderator add NAME [--role moderator|owner] < password")}
+	}
+	name := args[1]
+	var cfg config
+	fs := newFlagSet("moderator add", &cfg)
+	fs.SetOutput(stderr)
+	role := fs.String("role", string(moderation.RoleModerator), "moderator or owner")
+	if err := parse(fs, args[2:]); err != nil {
+		return usageError{err}
+	}
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		return err
+	}
+	db, svc, err := openService(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := svc.AddModerator(ctx, name, password, moderation.Role(*role)); err != nil {
+		var ve *moderation.ValidationError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("%s", strings.TrimPrefix(ve.Error(), "validation failed: "))
+		}
+		if errors.Is(err, moderation.ErrConflict) {
+			return fmt.Errorf("a moderator named %q already exists", name)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "added %s %q\n", *role, name)
+	return nil
+}
+
+// readPassword asks on a terminal without echo, or reads one line from a pipe.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// config is everything the commands read from flags and the environment.
+type config struct {
+	data           string
+	addr           string
+	publicURL      string
+	origins        string
+	rateLimit      int
+	minFillSeconds int
+	logFormat      string
+}
+
+// newFlagSet defines the flags every command shares; commands add their own.
+func newFlagSet(name string, cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&cfg.data, "data", "./parley.db", "the bbolt database file")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	return fs
+}
+
+// serveFlags adds the flags of the serve command.
+func serveFlags(fs *flag.FlagSet, cfg *config) {
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "where serve listens")
+	fs.StringVar(&cfg.publicURL, "public-url", "", "the URL blogs load embed.js from (default http://<addr>)")
+	fs.StringVar(&cfg.origins, "origins", "", "comma-separated blog origins allowed to embed and post (default: the public URL's origin)")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", 10, "submissions per minute per client; 0 turns the limit off")
+	fs.IntVar(&cfg.minFillSeconds, "min-fill-seconds", 3, "least seconds between a form token and its submission; 0 turns the check off")
+}
+
+// parse reads flags, with PARLEY_* environment variables as defaults: a flag
+// given on the command line wins over its environment twin.
+func parse(fs *flag.FlagSet, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}
+
+// resolve fills defaults that depend on other settings and checks them.
+func (cfg *config) resolve() error {
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return fmt.Errorf("--addr %q: %v", cfg.addr, err)
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://" + cfg.addr
+	}
+	u, err := url.Parse(cfg.publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q must be an absolute http(s) URL", cfg.publicURL)
+	}
+	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
+	if cfg.rateLimit < 0 || cfg.minFillSeconds < 0 {
+		return fmt.Errorf("--rate-limit and --min-fill-seconds must not be negative")
+	}
+	return nil
+}
+
+// originList splits --origins, checking each is a bare scheme://host[:port].
+func (cfg *config) originList() ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(cfg.origins, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return nil, fmt.Errorf("--origins: %q is not an origin like https://blog.example.com", o)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}

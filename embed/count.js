@@ -1,0 +1,1 @@
+// Parley count script placeholder: the full script replaces this file.

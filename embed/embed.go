@@ -1,0 +1,11 @@
+// Package embed holds the files Parley serves to browsers: the comment widget,
+// the count script and the demo page. It has no logic beyond embedding them
+// and imports nothing of ours.
+package embed
+
+import "embed"
+
+// Files are the static files, served at their names by the server.
+//
+//go:embed index.html embed.js count.js
+var Files embed.FS

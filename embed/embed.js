@@ -1,0 +1,1 @@
+// Parley widget placeholder: the full widget replaces this file.

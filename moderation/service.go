@@ -1,0 +1,348 @@
+package moderation
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Service is the one door to Parley's rules: the server, the command line and
+// every later feature go through it, never to the Store directly.
+type Service struct {
+	store     Store
+	validator *Validator
+	renderer  *Renderer
+	now       func() time.Time
+	ipKey     []byte
+	checks    []Check
+	listeners []func(context.Context, Event)
+}
+
+// Options configures a Service. Zero values are sane defaults.
+type Options struct {
+	Clock  func() time.Time // defaults to time.Now
+	Checks []Check          // the anti-spam pipeline, run in order
+}
+
+// NewService builds the service and everything it shares across requests.
+func NewService(ctx context.Context, store Store, opts Options) (*Service, error) {
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	key, err := store.Secret(ctx, "ip-hash", 32)
+	if err != nil {
+		return nil, fmt.Errorf("load IP hash secret: %w", err)
+	}
+	return &Service{
+		store:     store,
+		validator: NewValidator(),
+		renderer:  NewRenderer(),
+		now:       func() time.Time { return clock().UTC() },
+		ipKey:     key,
+		checks:    opts.Checks,
+	}, nil
+}
+
+// Client is what the server knows of who sent a request.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// maxUserAgent is how much of a user agent is kept: enough to tell a browser
+// from a script, not enough to fingerprint.
+const maxUserAgent = 200
+
+// Check is one step of the anti-spam pipeline. It returns a non-empty reason
+// to file the submission as spam, or an error to refuse it outright.
+type Check func(ctx context.Context, sub *Submission, client Client) (spamReason string, err error)
+
+// EventKind names what happened to comments.
+type EventKind string
+
+// The events listeners hear about, always after the change committed.
+const (
+	EventSubmitted EventKind = "submitted"
+	EventModerated EventKind = "moderated"
+	EventDeleted   EventKind = "deleted"
+)
+
+// Event tells listeners which comments changed, as they are now.
+type Event struct {
+	Kind     EventKind
+	Comments []*Comment
+	Actor    string
+}
+
+// Subscribe registers fn to hear every committed change. It is called on the
+// request's goroutine, so it must hand slow work (email) to a queue.
+// Register listeners before serving.
+func (s *Service) Subscribe(fn func(context.Context, Event)) {
+	s.listeners = append(s.listeners, fn)
+}
+
+func (s *Service) publish(ctx context.Context, e Event) {
+	if len(e.Comments) == 0 {
+		return
+	}
+	for _, fn := range s.listeners {
+		fn(ctx, e)
+	}
+}
+
+// Now is the service's clock, in UTC.
+func (s *Service) Now() time.Time { return s.now() }
+
+// HashIP returns the keyed hash under which a client's IP is kept: enough to
+// group a client's comments and to rate-limit, useless to recover the address.
+func (s *Service) HashIP(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.ipKey)
+	m.Write([]byte(ip))
+	return hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// Submit validates, renders and queues a comment for moderation. It returns
+// once the comment is committed to disk.
+func (s *Service) Submit(ctx context.Context, sub Submission, client Client) (*Comment, error) {
+	if err := s.validator.Check(&sub); err != nil {
+		return nil, err
+	}
+	html, err := s.renderer.Render(sub.Body)
+	if err != nil {
+		return nil, fmt.Errorf("render body: %w", err)
+	}
+	status, reason := StatusPending, ""
+	for _, check := range s.checks {
+		r, err := check(ctx, &sub, client)
+		if err != nil {
+			return nil, err
+		}
+		if r != "" {
+			status, reason = StatusSpam, r
+			break
+		}
+	}
+	now := s.now()
+	c := &Comment{
+		ID: NewID(now), Post: sub.Post, Parent: sub.Parent,
+		Author: sub.Author, Email: sub.Email, Website: sub.Website,
+		Body: sub.Body, HTML: html, Status: status,
+		Created: now, Updated: now,
+		IPHash: s.HashIP(client.IP), UserAgent: truncate(client.UserAgent, maxUserAgent),
+		History:         []Change{{Status: status, At: now, By: "system", Reason: reason}},
+		NotifyPublished: sub.NotifyPublished, NotifyReplies: sub.NotifyReplies,
+	}
+	if err := s.store.CreateComment(ctx, c, func(parent *Comment) error { return attach(c, parent) }); err != nil {
+		return nil, err
+	}
+	s.publish(ctx, Event{Kind: EventSubmitted, Comments: []*Comment{c}})
+	return c, nil
+}
+
+// attach is the rule for replies: the parent must be an approved comment on
+// the same post, and a reply deeper than MaxDepth joins its parent's level.
+func attach(c, parent *Comment) error {
+	if parent == nil || parent.Post != c.Post || parent.Status != StatusApproved {
+		return invalid("parent", "must be a published comment on the same post")
+	}
+	c.Depth = parent.Depth + 1
+	if c.Depth > MaxDepth {
+		c.Parent, c.Depth = parent.Parent, MaxDepth
+	}
+	return nil
+}
+
+// Thread returns what readers see of a post: approved comments oldest first,
+// with tombstones where a deleted comment still has published replies.
+func (s *Service) Thread(ctx context.Context, post string) ([]Public, error) {
+	if err := checkPostKey(post); err != nil {
+		return nil, err
+	}
+	cs, err := s.store.Thread(ctx, post)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Public, len(cs))
+	for i, c := range cs {
+		out[i] = c.Public()
+	}
+	return out, nil
+}
+
+// MaxCountPosts is how many posts one counts request may ask about.
+const MaxCountPosts = 100
+
+// Counts returns approved counts for listing pages.
+func (s *Service) Counts(ctx context.Context, posts []string) (map[string]int, error) {
+	if len(posts) == 0 {
+		return nil, invalid("post", "is required")
+	}
+	if len(posts) > MaxCountPosts {
+		return nil, invalid("post", fmt.Sprintf("must name at most %d posts", MaxCountPosts))
+	}
+	for _, p := range posts {
+		if err := checkPostKey(p); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.ApprovedCounts(ctx, posts)
+}
+
+func checkPostKey(post string) error {
+	switch {
+	case post == "":
+		return invalid("post", "is required")
+	case len(post) > 512:
+		return invalid("post", "must be at most 512 bytes")
+	case !utf8.ValidString(post):
+		return invalid("post", "must be valid UTF-8 text")
+	}
+	return nil
+}
+
+// Comment returns one comment with every field, for moderators.
+func (s *Service) Comment(ctx context.Context, id string) (*Comment, error) {
+	return s.store.Comment(ctx, id)
+}
+
+// MaxPage is the largest page moderators can ask for.
+const MaxPage = 200
+
+// Comments lists comments for moderators; see Store.Comments.
+func (s *Service) Comments(ctx context.Context, q Query) ([]*Comment, string, error) {
+	if q.Status == "" {
+		q.Status = StatusPending
+	}
+	if !q.Status.Valid() {
+		return nil, "", invalid("status", "must be pending, approved, rejected or spam")
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > MaxPage {
+		return nil, "", invalid("limit", fmt.Sprintf("must be at most %d", MaxPage))
+	}
+	return s.store.Comments(ctx, q)
+}
+
+// Action is a moderation decision.
+type Action string
+
+// The moderation actions.
+const (
+	ActionApprove Action = "approve"
+	ActionReject  Action = "reject"
+	ActionSpam    Action = "spam"
+	ActionDelete  Action = "delete"
+)
+
+// target is the status each action moves a comment to.
+var target = map[Action]Status{ActionApprove: StatusApproved, ActionReject: StatusRejected, ActionSpam: StatusSpam}
+
+// MaxBulk is the most comments one bulk action may name.
+const MaxBulk = 500
+
+// Result counts what an action did.
+type Result struct {
+	Action    Action `json:"action"`
+	Changed   int    `json:"changed"`
+	Unchanged int    `json:"unchanged"`
+}
+
+// Moderate applies action to every id, all or nothing. Repeating an action is
+// harmless: comments already there count as unchanged.
+func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, action Action) (Result, error) {
+	res := Result{Action: action}
+	if !actor.Can(RoleModerator) {
+		return res, ErrForbidden
+	}
+	if len(ids) == 0 || len(ids) > MaxBulk {
+		return res, invalid("ids", fmt.Sprintf("must name 1 to %d comments", MaxBulk))
+	}
+	if _, ok := target[action]; !ok && action != ActionDelete {
+		return res, invalid("action", "must be approve, reject, spam or delete")
+	}
+	now := s.now()
+	var changed []*Comment
+	change := func(c *Comment) (*AuditEntry, error) {
+		if c.Status == StatusDeleted {
+			if action == ActionDelete {
+				res.Unchanged++
+				return nil, nil
+			}
+			return nil, Errorf(CodeConflict, "Comment "+c.ID+" was deleted and cannot be moderated.")
+		}
+		if action == ActionDelete {
+			c.tombstone(actor.Name, now)
+		} else if !c.move(target[action], actor.Name, "", now) {
+			res.Unchanged++
+			return nil, nil
+		}
+		res.Changed++
+		changed = append(changed, c)
+		return &AuditEntry{At: now, Actor: actor.Name, Action: string(action), Comment: c.ID, Post: c.Post, From: actor.From}, nil
+	}
+	update, kind := s.store.UpdateComments, EventModerated
+	if action == ActionDelete {
+		update, kind = s.store.DeleteComments, EventDeleted
+	}
+	if err := update(ctx, uniq(ids), change); err != nil {
+		return Result{Action: action}, err
+	}
+	s.publish(ctx, Event{Kind: kind, Comments: changed, Actor: actor.Name})
+	return res, nil
+}
+
+// ModerateOne applies action to one comment and returns it as it is now.
+func (s *Service) ModerateOne(ctx context.Context, actor Actor, id string, action Action) (*Comment, error) {
+	if _, err := s.Moderate(ctx, actor, []string{id}, action); err != nil {
+		return nil, err
+	}
+	c, err := s.store.Comment(ctx, id)
+	if errors.Is(err, ErrNotFound) && action == ActionDelete {
+		return nil, nil
+	}
+	return c, err
+}
+
+// AuditLog returns moderator actions, newest first.
+func (s *Service) AuditLog(ctx context.Context, actor Actor, limit int, before uint64) ([]AuditEntry, error) {
+	if !actor.Can(RoleModerator) {
+		return nil, ErrForbidden
+	}
+	if limit <= 0 || limit > MaxPage {
+		limit = 50
+	}
+	return s.store.AuditLog(ctx, limit, before)
+}
+
+func uniq(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,85 @@
+package moderation
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the domain needs from a database. Every method that changes
+// data does its checks and its writes in one transaction.
+type Store interface {
+	// CreateComment stores a new comment. When c.Parent is set it loads the
+	// parent in the same transaction and calls attach, which may refuse (its
+	// error is returned as is) or re-attach c. ErrConflict if c.ID exists,
+	// ErrNotFound (wrapped in a ValidationError by attach) for a missing parent.
+	CreateComment(ctx context.Context, c *Comment, attach func(parent *Comment) error) error
+
+	// Comment returns one comment, or ErrNotFound.
+	Comment(ctx context.Context, id string) (*Comment, error)
+
+	// Thread returns the approved comments of a post, oldest first, plus the
+	// tombstones that approved replies hang from. An unknown post is empty.
+	Thread(ctx context.Context, post string) ([]*Comment, error)
+
+	// ApprovedCounts returns the approved count of each post; unknown posts are 0.
+	ApprovedCounts(ctx context.Context, posts []string) (map[string]int, error)
+
+	// Comments lists comments of one status, oldest first, from after
+	// q.Cursor; it returns the cursor of the next page or "".
+	Comments(ctx context.Context, q Query) ([]*Comment, string, error)
+
+	// UpdateComments loads every id and calls change on it, all in one
+	// transaction: if any id is missing (ErrNotFound) or change fails, nothing
+	// is written. change returns the audit entry of a real change, or nil when
+	// the comment was left as it was.
+	UpdateComments(ctx context.Context, ids []string, change func(c *Comment) (*AuditEntry, error)) error
+
+	// DeleteComments is UpdateComments for removal: change turns each comment
+	// into a tombstone, which is kept only while replies hang from it.
+	DeleteComments(ctx context.Context, ids []string, change func(c *Comment) (*AuditEntry, error)) error
+
+	// AuditLog returns entries newest first, starting before sequence number
+	// before (0 for the newest).
+	AuditLog(ctx context.Context, limit int, before uint64) ([]AuditEntry, error)
+
+	// CreateModerator adds a moderator; ErrConflict if the name is taken.
+	CreateModerator(ctx context.Context, m *Moderator) error
+	// Moderator returns one moderator by name, or ErrNotFound.
+	Moderator(ctx context.Context, name string) (*Moderator, error)
+	// Moderators lists every moderator by name.
+	Moderators(ctx context.Context) ([]*Moderator, error)
+
+	// CreateToken stores an API token by the hash of its secret.
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the token whose secret hashes to hash, or ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// TouchToken records when a token was last used.
+	TouchToken(ctx context.Context, hash string, at time.Time) error
+	// Tokens lists every token (hashes included, secrets never stored).
+	Tokens(ctx context.Context) ([]*Token, error)
+	// DeleteToken revokes a token by ID; ErrNotFound if there is none.
+	DeleteToken(ctx context.Context, id string) error
+
+	// Secret returns the named server secret, creating size random bytes the
+	// first time it is asked for.
+	Secret(ctx context.Context, name string, size int) ([]byte, error)
+}
+
+// Query selects comments for moderators.
+type Query struct {
+	Status Status
+	Post   string // "" for every post
+	Limit  int
+	Cursor string // the last ID of the previous page
+}
+
+// AuditEntry records one moderator action.
+type AuditEntry struct {
+	Seq     uint64    `json:"seq"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Comment string    `json:"comment,omitempty"`
+	Post    string    `json:"post,omitempty"`
+	From    string    `json:"from,omitempty"` // the actor's IP hash
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"parley/moderation"
+)
+
+// statusOf is the one place where error codes become HTTP statuses.
+var statusOf = map[moderation.Code]int{
+	moderation.CodeValidation:   http.StatusBadRequest,
+	moderation.CodeNotFound:     http.StatusNotFound,
+	moderation.CodeUnauthorized: http.StatusUnauthorized,
+	moderation.CodeForbidden:    http.StatusForbidden,
+	moderation.CodeRateLimited:  http.StatusTooManyRequests,
+	moderation.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	moderation.CodeUnsupported:  http.StatusUnsupportedMediaType,
+	moderation.CodeConflict:     http.StatusConflict,
+	moderation.CodeUnavailable:  http.StatusServiceUnavailable,
+	moderation.CodeStorageFull:  http.StatusInsufficientStorage,
+	moderation.CodeInternal:     http.StatusInternalServerError,
+}
+
+// codeOf turns Echo's own errors (unknown route, body limit, …) into domain codes.
+var codeOf = map[int]moderation.Code{
+	http.StatusBadRequest:            moderation.CodeValidation,
+	http.StatusNotFound:              moderation.CodeNotFound,
+	http.StatusMethodNotAllowed:      moderation.CodeNotFound,
+	http.StatusUnauthorized:          moderation.CodeUnauthorized,
+	http.StatusForbidden:             moderation.CodeForbidden,
+	http.StatusTooManyRequests:       moderation.CodeRateLimited,
+	http.StatusRequestEntityTooLarge: moderation.CodeTooLarge,
+	http.StatusUnsupportedMediaType:  moderation.CodeUnsupported,
+}
+
+// messageOf says Echo's errors in words for people.
+var messageOf = map[int]string{
+	http.StatusNotFound:              "Nothing was found at this address.",
+	http.StatusMethodNotAllowed:      "This address does not take that method.",
+	http.StatusRequestEntityTooLarge: "The request is too large.",
+	http.StatusTooManyRequests:       "Too many requests; please wait a moment and try again.",
+	http.StatusUnsupportedMediaType:  "Send JSON or a form (application/json or application/x-www-form-urlencoded).",
+	http.StatusBadRequest:            "The request could not be read.",
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      moderation.Code   `json:"code"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// handleError writes every failure as the contract's JSON error. Unexpected
+// errors are logged with the request ID and their text never leaves.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	detail := errorDetail{Code: moderation.ErrorCode(err), Message: "Something went wrong on our side; please try again."}
+	var he *echo.HTTPError
+	var ve *moderation.ValidationError
+	var de *moderation.Error
+	switch {
+	case errors.As(err, &ve):
+		detail.Message, detail.Fields = "Some fields need attention.", ve.Fields
+	case errors.As(err, &de):
+		detail.Message = de.Message
+	case errors.As(err, &he) && codeOf[he.Code] != "":
+		detail.Code, detail.Message = codeOf[he.Code], messageOf[he.Code]
+		if m, ok := he.Message.(string); ok && he.Internal == nil && he.Code == http.StatusBadRequest {
+			detail.Message = m
+		}
+	}
+	status := statusOf[detail.Code]
+	if status >= 500 {
+		detail.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+		if detail.Code == moderation.CodeInternal {
+			s.log.Error("request failed", slog.String("request_id", detail.RequestID),
+				slog.String("route", c.Path()), slog.Any("error", err))
+		}
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, errorBody{Error: detail})
+}

@@ -1,0 +1,193 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"parley/moderation"
+)
+
+type submitted struct {
+	ID      string            `json:"id"`
+	Status  moderation.Status `json:"status"`
+	Message string            `json:"message"`
+}
+
+// handleSubmit takes a comment from the widget (JSON) or a plain form.
+// Whatever the spam checks decide, the answer is the same "pending".
+func (s *Server) handleSubmit(c echo.Context) error {
+	sub, isForm, err := readSubmission(c.Request())
+	if err != nil {
+		return err
+	}
+	client := moderation.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	comment, err := s.svc.Submit(c.Request().Context(), sub, client)
+	if err != nil {
+		return err
+	}
+	if isForm && wantsHTML(c.Request()) {
+		return c.Redirect(http.StatusSeeOther, s.backURL(c.Request(), sub.Post))
+	}
+	return c.JSON(http.StatusAccepted, submitted{
+		ID: comment.ID, Status: moderation.StatusPending, Message: "Your comment is awaiting moderation.",
+	})
+}
+
+// readSubmission decodes a JSON or form body, checking that every field is
+// valid UTF-8 as sent: decoders would silently replace bad bytes.
+func readSubmission(r *http.Request) (sub moderation.Submission, isForm bool, err error) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if mediaType != echo.MIMEApplicationJSON && mediaType != echo.MIMEApplicationForm {
+		return sub, false, echo.ErrUnsupportedMediaType
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return sub, false, err // the body limit's error, mapped to 413
+	}
+	if mediaType == echo.MIMEApplicationForm {
+		values, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return sub, true, badRequest("The form could not be read.")
+		}
+		sub = moderation.Submission{
+			Post: values.Get("post"), Parent: values.Get("parent"), Author: values.Get("author"),
+			Email: values.Get("email"), Website: values.Get("website"), Body: values.Get("body"),
+			Token: values.Get("token"), Honeypot: values.Get("nickname"), Nonce: values.Get("pow"),
+			NotifyPublished: checked(values.Get("notify_published")), NotifyReplies: checked(values.Get("notify_replies")),
+		}
+		return sub, true, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return sub, false, badRequest("The request body is not valid JSON.")
+	}
+	bad := map[string]string{}
+	for name, value := range fields {
+		if !utf8.Valid(value) {
+			bad[name] = "must be valid UTF-8 text"
+		}
+	}
+	if len(bad) > 0 {
+		return sub, false, &moderation.ValidationError{Fields: bad}
+	}
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return sub, false, badRequest("Every field must be a JSON string.")
+	}
+	return sub, false, nil
+}
+
+// checked reads an HTML checkbox: present with any value but "false"/"0".
+func checked(v string) bool { return v != "" && v != "false" && v != "0" }
+
+func badRequest(message string) error { return echo.NewHTTPError(http.StatusBadRequest, message) }
+
+// wantsHTML reports whether a browser without JavaScript sent the form.
+func wantsHTML(r *http.Request) bool {
+	for _, part := range splitAccept(r.Header.Get(echo.HeaderAccept)) {
+		if part == echo.MIMETextHTML {
+			return true
+		}
+	}
+	return false
+}
+
+func splitAccept(h string) []string {
+	var out []string
+	for len(h) > 0 {
+		var part string
+		part, h, _ = strings.Cut(h, ",")
+		mediaType, _, _ := strings.Cut(part, ";")
+		out = append(out, strings.TrimSpace(mediaType))
+	}
+	return out
+}
+
+// backURL is where a plain form post returns to: the page it came from when
+// that page is on an allowed origin, else Parley's own page for the post.
+func (s *Server) backURL(r *http.Request, post string) string {
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.IsAbs() && s.origins[origin(ref)] {
+		ref.Fragment = "parley-submitted"
+		return ref.String()
+	}
+	return "/p?" + url.Values{"post": {post}}.Encode() + "#parley-submitted"
+}
+
+type thread struct {
+	Post     string              `json:"post"`
+	Count    int                 `json:"count"`
+	Comments []moderation.Public `json:"comments"`
+}
+
+// handleThread serves a post's approved comments with an ETag.
+func (s *Server) handleThread(c echo.Context) error {
+	post := c.QueryParam("post")
+	comments, err := s.svc.Thread(c.Request().Context(), post)
+	if err != nil {
+		return err
+	}
+	t := thread{Post: post, Comments: comments}
+	for _, pc := range comments {
+		if !pc.Deleted {
+			t.Count++
+		}
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return serveJSON(c, body, "no-cache")
+}
+
+// serveJSON writes body with a content ETag, answering 304 when the client
+// already has it.
+func serveJSON(c echo.Context, body []byte, cacheControl string) error {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	h := c.Response().Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cacheControl)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, body)
+}
+
+func etagMatches(header, etag string) bool {
+	for len(header) > 0 {
+		var part string
+		part, header, _ = strings.Cut(header, ",")
+		part = strings.TrimSpace(part)
+		if part == "*" || part == etag || part == "W/"+etag {
+			return true
+		}
+	}
+	return false
+}
+
+// handleCounts serves approved counts for listing pages.
+func (s *Server) handleCounts(c echo.Context) error {
+	counts, err := s.svc.Counts(c.Request().Context(), c.QueryParams()["post"])
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(counts)
+	if err != nil {
+		return err
+	}
+	return serveJSON(c, body, "no-cache")
+}
+
+// handleForm would hand out form tokens; without the anti-spam pipeline the
+// contract lets it answer 404.
+func (s *Server) handleForm(c echo.Context) error {
+	return moderation.ErrNotFound
+}

@@ -1,0 +1,131 @@
+// Package server is Parley's HTTP face: Echo routes, thin handlers, the
+// middleware for CORS, limits, auth and headers, and the one place where
+// domain errors become HTTP responses. It imports moderation and embed; it
+// knows nothing of bbolt.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"parley/moderation"
+)
+
+// Config is what the server needs to know about its place on the web.
+type Config struct {
+	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
+	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
+	RateLimit int      // submissions per minute per client; 0 turns the limit off
+}
+
+// Server routes HTTP requests to the moderation service.
+type Server struct {
+	echo    *echo.Echo
+	svc     *moderation.Service
+	cfg     Config
+	log     *slog.Logger
+	origins map[string]bool
+	assets  *assets
+}
+
+// Limits of request bodies, enforced before anything is read.
+const (
+	publicBodyLimit = "64K"
+	adminBodyLimit  = "1M"
+)
+
+// New builds the server and its route table.
+func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error) {
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || pub.Scheme == "" || pub.Host == "" {
+		return nil, fmt.Errorf("public URL %q must be absolute, like https://comments.example.com", cfg.PublicURL)
+	}
+	s := &Server{echo: echo.New(), svc: svc, cfg: cfg, log: log, origins: map[string]bool{origin(pub): true}}
+	for _, o := range cfg.Origins {
+		s.origins[o] = true
+	}
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	s.routes()
+	return s, nil
+}
+
+// routes is the one route table, grouped by who may call.
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), securityHeaders)
+
+	e.GET("/", s.assets.handler("index.html"))
+	e.GET("/embed.js", s.assets.handler("embed.js"))
+	e.GET("/count.js", s.assets.handler("count.js"))
+
+	public := e.Group("/api", s.cors(), s.checkOrigin)
+	public.GET("/comments", s.handleThread)
+	public.POST("/comments", s.handleSubmit, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
+	public.GET("/counts", s.handleCounts)
+	public.GET("/form", s.handleForm)
+
+	admin := e.Group("/api/admin", middleware.BodyLimit(adminBodyLimit), s.requireModerator)
+	admin.GET("/comments", s.handleList)
+	admin.GET("/comments/:id", s.handleGet)
+	admin.POST("/comments/:id/approve", s.handleModerate(moderation.ActionApprove))
+	admin.POST("/comments/:id/reject", s.handleModerate(moderation.ActionReject))
+	admin.POST("/comments/:id/spam", s.handleModerate(moderation.ActionSpam))
+	admin.DELETE("/comments/:id", s.handleDelete)
+	admin.POST("/comments/bulk", s.handleBulk)
+	admin.GET("/audit", s.handleAudit)
+}
+
+// ServeHTTP makes the server an http.Handler, for tests and embedding.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Timeouts protect the server from slow or stuck clients.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	// ShutdownTimeout bounds how long in-flight requests may finish after a signal.
+	ShutdownTimeout = 15 * time.Second
+)
+
+// Serve answers requests on ln until ctx ends, then lets in-flight requests
+// finish (up to ShutdownTimeout) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		done <- srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return <-done
+}
+
+func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }

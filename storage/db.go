@@ -1,0 +1,174 @@
+// Package storage keeps Parley's data in one bbolt file. It implements
+// moderation.Store and is the only package that knows about bbolt; it imports
+// the domain package and nothing else of ours.
+package storage
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"parley/moderation"
+)
+
+// DB is Parley's bbolt database. The buckets, created once at open:
+//
+//	meta        "schema" → uint64 schema version; "secret:NAME" → random bytes
+//	comments    comment ID → JSON moderation.Comment (tombstones included)
+//	status      one nested bucket per status (pending, approved, rejected,
+//	            spam): comment ID → post key. IDs sort by creation time, so a
+//	            cursor walks the queue oldest first and filters by post
+//	            without decoding comments.
+//	thread      one nested bucket per post key: ID → nil for each approved
+//	            comment of the post
+//	counts      post key → uint64 approved count
+//	replies     parent ID + child ID → nil, to find a comment's replies
+//	audit       uint64 sequence (NextSequence) → JSON moderation.AuditEntry
+//	moderators  name → JSON moderation.Moderator
+//	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
+//	tokenids    token ID → secret hash, to revoke by ID
+//
+// Comment IDs are unique by construction (time plus 80 random bits, and a
+// create refuses an existing ID), so no index key can collide.
+type DB struct {
+	bolt *bolt.DB
+}
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketComments   = []byte("comments")
+	bucketStatus     = []byte("status")
+	bucketThread     = []byte("thread")
+	bucketCounts     = []byte("counts")
+	bucketReplies    = []byte("replies")
+	bucketAudit      = []byte("audit")
+	bucketModerators = []byte("moderators")
+	bucketTokens     = []byte("tokens")
+	bucketTokenIDs   = []byte("tokenids")
+	keySchema        = []byte("schema")
+)
+
+// migrations bring a database from version i to i+1. Append, never edit: a
+// database records how many have run.
+var migrations = []func(tx *bolt.Tx) error{
+	func(tx *bolt.Tx) error { // 1: the initial layout
+		for _, name := range [][]byte{bucketMeta, bucketComments, bucketStatus, bucketThread, bucketCounts,
+			bucketReplies, bucketAudit, bucketModerators, bucketTokens, bucketTokenIDs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		status := tx.Bucket(bucketStatus)
+		for _, s := range moderation.Statuses {
+			if _, err := status.CreateBucketIfNotExists([]byte(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// OpenTimeout is how long Open waits for another process to let go of the file.
+const OpenTimeout = 3 * time.Second
+
+// Open opens or creates the database at path and brings its schema up to date.
+// A file held by another process, a corrupt file or a file from a newer
+// Parley is a clear error; Open never overwrites an existing file.
+func Open(path string) (db *DB, err error) {
+	// bbolt can panic on a corrupt file instead of returning an error.
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database (%v)", path, r)
+		}
+	}()
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("open %s: the database is in use by another process (is parley serve running?)", path)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database: %w", path, err)
+	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
+		return nil, fmt.Errorf("open %s: no permission to read and write it: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db = &DB{bolt: b}
+	if err := db.migrate(); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) migrate() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		var version uint64
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if v := meta.Get(keySchema); len(v) == 8 {
+				version = binary.BigEndian.Uint64(v)
+			}
+		}
+		if version > uint64(len(migrations)) {
+			return fmt.Errorf("the database has schema version %d, newer than this Parley knows (%d): upgrade Parley", version, len(migrations))
+		}
+		for i := version; i < uint64(len(migrations)); i++ {
+			if err := migrations[i](tx); err != nil {
+				return fmt.Errorf("migrate to schema %d: %w", i+1, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, u64(uint64(len(migrations))))
+	})
+}
+
+// Close closes the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path is the database file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
+
+// update runs fn in a write transaction, mapping a full disk to the domain's
+// ErrStorageFull so the client gets a clear, retryable answer.
+func (db *DB) update(fn func(tx *bolt.Tx) error) error { return diskError(db.bolt.Update(fn)) }
+
+// batch is update for concurrent single-comment writes: bbolt groups them so
+// that one fsync commits many. fn may run more than once and must be
+// idempotent.
+func (db *DB) batch(fn func(tx *bolt.Tx) error) error { return diskError(db.bolt.Batch(fn)) }
+
+func diskError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %v", moderation.ErrStorageFull, err)
+	}
+	return err
+}
+
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+func save(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// load decodes a value; bbolt's bytes are only valid inside the transaction,
+// and decoding copies them.
+func load(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return moderation.ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}

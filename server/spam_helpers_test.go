@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -187,4 +189,9 @@ func errorCode(t *testing.T, rec *httptest.ResponseRecorder) (code, message stri
 	}
 	decodeInto(t, rec, &e)
 	return e.Error.Code, e.Error.Message
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

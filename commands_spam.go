@@ -126,7 +126,7 @@ func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 	var rest []string
 	for fs.NArg() > 0 {
-		rest = append(rest, rest[0])
+		rest = append(rest, fs.Arg(0))
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return nil, err
 		}

@@ -213,6 +213,9 @@ func cleanEntry(kind, v string) (string, error) {
 		return domain, nil
 	case BlockNetworks:
 		if p, err := netip.ParsePrefix(v); err == nil {
+			if p.Addr().Is4In6() && p.Bits() >= 96 { // clients are matched as plain IPv4
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			return p.Masked().String(), nil
 		}
 		if a, err := netip.ParseAddr(v); err == nil {
@@ -236,16 +239,19 @@ func validDomain(d string) bool {
 
 // blockMatcher is a blocklist compiled for matching.
 type blockMatcher struct {
-	words     []string // normalized, padded with spaces
+	// phrases by their first word, each normalized and padded with spaces,
+	// so one pass over a text's words finds any of thousands of entries.
+	phrases   map[string][]string
 	addresses map[string]bool
 	domains   []string
 	networks  []netip.Prefix
 }
 
 func newBlockMatcher(b Blocklist) (*blockMatcher, error) {
-	m := &blockMatcher{addresses: map[string]bool{}}
+	m := &blockMatcher{phrases: map[string][]string{}, addresses: map[string]bool{}}
 	for _, w := range b.Words {
-		m.words = append(m.words, " "+w+" ")
+		first, _, _ := strings.Cut(w, " ")
+		m.phrases[first] = append(m.phrases[first], " "+w+" ")
 	}
 	for _, e := range b.Emails {
 		if strings.Contains(e, "@") {
@@ -291,15 +297,26 @@ func (m *blockMatcher) match(sub *Submission, ip string) string {
 			return "blocklist: website domain " + d
 		}
 	}
-	if len(m.words) > 0 {
+	if len(m.phrases) > 0 {
 		for _, text := range []string{sub.Body, sub.Author, sub.Website} {
-			norm := normalizeText(text)
-			for _, w := range m.words {
-				if strings.Contains(norm, w) {
-					return fmt.Sprintf("blocklist: word %q", strings.TrimSpace(w))
-				}
+			if w := m.findPhrase(normalizeText(text)); w != "" {
+				return fmt.Sprintf("blocklist: word %q", w)
 			}
 		}
+	}
+	return ""
+}
+
+// findPhrase returns the first blocked phrase in a normalized text, or "".
+func (m *blockMatcher) findPhrase(norm string) string {
+	for at := 0; at < len(norm)-1; {
+		end := at + 1 + strings.IndexByte(norm[at+1:], ' ')
+		for _, p := range m.phrases[norm[at+1:end]] {
+			if strings.HasPrefix(norm[at:], p) {
+				return strings.TrimSpace(p)
+			}
+		}
+		at = end
 	}
 	return ""
 }

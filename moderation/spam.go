@@ -100,8 +100,9 @@ func checkHoneypot(sub *Submission) string {
 }
 
 // linkPattern finds what a reader would see as a link: an http(s) or ftp URL
-// or a www. address (goldmark's Linkify), Markdown or not.
-var linkPattern = regexp.MustCompile(`(?i)\b(?:https?://|ftp://|www\.)`)
+// or a www. address (goldmark's Linkify), Markdown or not. Each match runs to
+// the next space, so "https://www.example.com" counts once.
+var linkPattern = regexp.MustCompile(`(?i)\b(?:https?://|ftp://|www\.)\S*`)
 
 func (f *SpamFilter) checkLinks(sub *Submission) string {
 	if f.opts.MaxLinks < 0 {

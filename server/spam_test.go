@@ -48,6 +48,9 @@ func TestSpamChecks(t *testing.T) {
 		{name: "two links are fine", edit: func(_ *guarded, _ moderation.Form, s map[string]string) {
 			s["body"] = "The spec is at https://a.example/spec and the errata at https://a.example/errata."
 		}, reason: ""},
+		{name: "a www. address inside a URL is one link", edit: func(_ *guarded, _ moderation.Form, s map[string]string) {
+			s["body"] = "See https://www.rfc-editor.org/rfc/rfc9111 and [MDN](https://developer.mozilla.org/)."
+		}, reason: ""},
 		{name: "blocked phrase", setup: block(moderation.BlockWords, "Payday Loan"), edit: func(_ *guarded, _ moderation.Form, s map[string]string) {
 			s["body"] = "Need cash fast? A PAYDAY-loan is the answer."
 		}, reason: `blocklist: word "payday loan"`},

@@ -161,4 +161,3 @@ func BenchmarkPoWSolveBrowser(b *testing.B) {
 		})
 	}
 }
-

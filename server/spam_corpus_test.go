@@ -175,4 +175,3 @@ func corpusReport(outcomes map[string]map[string]int) string {
 	}
 	return b.String()
 }
-

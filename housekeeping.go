@@ -10,8 +10,9 @@ import (
 )
 
 // openGuarded opens the database and builds the service with the anti-spam
-// pipeline configured by cfg (commands other than serve never submit, so the
-// pipeline's settings do not matter to them).
+// pipeline configured by cfg, for serve (and the blocklist command, which
+// edits the pipeline's blocklist). Other commands use openService: imported
+// comments must not be judged as if a bot had just sent them.
 func openGuarded(ctx context.Context, cfg *config) (*storage.DB, *moderation.Service, *moderation.SpamFilter, error) {
 	db, err := storage.Open(cfg.data)
 	if err != nil {

@@ -89,8 +89,16 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 
 // openService opens the database and builds the service on it.
 func openService(ctx context.Context, cfg *config) (*storage.DB, *moderation.Service, error) {
-	db, svc, _, err := openGuarded(ctx, cfg)
-	return db, svc, err
+	db, err := storage.Open(cfg.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := moderation.NewService(ctx, db, moderation.Options{})
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return db, svc, nil
 }
 
 // serve runs the service until SIGINT or SIGTERM, then finishes in-flight

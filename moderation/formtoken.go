@@ -117,7 +117,7 @@ func (f *SpamFilter) checkFormToken(sub *Submission) string {
 		return "form token: issued for another post"
 	case !now.Before(t.expires):
 		return "form token: expired " + now.Sub(t.expires).Round(time.Second).String() + " ago"
-	case now.Sub(t.issued) < f.opts.MinFill:
+	case f.opts.MinFill > 0 && now.Sub(t.issued) < f.opts.MinFill:
 		return fmt.Sprintf("form token: sent %.1fs after the form was shown (at least %s expected)",
 			now.Sub(t.issued).Seconds(), f.opts.MinFill)
 	}

@@ -18,6 +18,7 @@ type config struct {
 	rateLimit      int
 	minFillSeconds int
 	logFormat      string
+	spam           spamConfig
 }
 
 // newFlagSet defines the flags every command shares; commands add their own.
@@ -35,6 +36,7 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	fs.StringVar(&cfg.origins, "origins", "", "comma-separated blog origins allowed to embed and post (default: the public URL's origin)")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", 10, "submissions per minute per client; 0 turns the limit off")
 	fs.IntVar(&cfg.minFillSeconds, "min-fill-seconds", 3, "least seconds between a form token and its submission; 0 turns the check off")
+	spamFlags(fs, &cfg.spam)
 }
 
 // parse reads flags, with PARLEY_* environment variables as defaults: a flag
@@ -71,7 +73,7 @@ func (cfg *config) resolve() error {
 	if cfg.rateLimit < 0 || cfg.minFillSeconds < 0 {
 		return fmt.Errorf("--rate-limit and --min-fill-seconds must not be negative")
 	}
-	return nil
+	return cfg.spam.resolve()
 }
 
 // originList splits --origins, checking each is a bare scheme://host[:port].

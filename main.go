@@ -26,6 +26,9 @@ Usage:
   parley [serve] [flags]              run the service (the default command)
   parley token create --name NAME     print a new API token once
   parley moderator add NAME           add a moderator; password from standard input
+  parley blocklist add|remove|list [KIND VALUE...]   KIND: words, emails or networks
+  parley forget EMAIL                 erase every comment sent with EMAIL
+  parley secret rotate ip-hash|form-token            replace a server secret
   parley help                         show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
@@ -50,6 +53,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = tokenCommand(ctx, args, stdout, stderr)
 	case "moderator":
 		err = moderatorCommand(ctx, args, stdin, stdout, stderr)
+	case "blocklist":
+		err = blocklistCommand(ctx, args, stdout, stderr)
+	case "forget", "secret":
+		err = privacyCommand(ctx, cmd, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -113,7 +120,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newLogger(cfg.logFormat, stderr)
 
-	db, svc, err := openService(ctx, &cfg)
+	db, svc, spam, err := openGuarded(ctx, &cfg)
 	if err != nil {
 		return err
 	}
@@ -126,7 +133,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("created moderator \"admin\" with a generated password; it is shown only this once", "password", password)
 	}
 
-	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit}, svc, log)
+	proxies, _ := cfg.spam.proxies() // checked by resolve
+	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
+		TrustedProxies: proxies, Spam: spam}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}
@@ -136,6 +145,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go housekeep(ctx, svc, cfg.spam.retention, housekeepingEvery, log)
 	log.Info("parley is listening", "addr", ln.Addr().String(), "url", cfg.publicURL, "data", cfg.data,
 		"admin", cfg.publicURL+"/admin")
 	err = srv.Serve(ctx, ln)

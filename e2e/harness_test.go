@@ -57,7 +57,7 @@ func startApp(t *testing.T) *app {
 const browserRequired = "PARLEY_REQUIRE_BROWSER"
 
 // findChromium returns Debian's Chromium, or skips (fails in CI) without it.
-func findChromium(t *testing.T) string {
+func findChromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{os.Getenv("PARLEY_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
 		if name == "" {
@@ -78,7 +78,7 @@ func findChromium(t *testing.T) string {
 // tab context that ends with the test. (chromedp's API is the generic one:
 // chromedp.Do for steps, chromedp.Run for one action's value; see its
 // docs/API.md in the module cache.)
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(findChromium(t)),

@@ -141,7 +141,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission, client Client) (*C
 		History:         []Change{{Status: status, At: now, By: "system", Reason: reason}},
 		NotifyPublished: sub.NotifyPublished, NotifyReplies: sub.NotifyReplies,
 	}
-	if err := s.store.CreateComment(ctx, c, func(parent *Comment) error { return attach(c, parent) }); err != nil {
+	if err := s.create(ctx, c, sub.claims, func(parent *Comment) error { return attach(c, parent) }); err != nil {
 		return nil, err
 	}
 	s.publish(ctx, Event{Kind: EventSubmitted, Comments: []*Comment{c}})

@@ -28,6 +28,8 @@ type Submission struct {
 	Token    string `json:"token" form:"token" validate:"max=1024"`
 	Honeypot string `json:"nickname" form:"nickname" validate:"max=1024"`
 	Nonce    string `json:"pow" form:"pow" validate:"max=64"`
+
+	claims []Claim // keys the checks want taken with the comment; see Claim
 }
 
 // normalize trims what the limits are measured on, and turns CRLF into LF so

@@ -185,9 +185,3 @@ func (s *Server) handleCounts(c echo.Context) error {
 	}
 	return serveJSON(c, body, "no-cache")
 }
-
-// handleForm would hand out form tokens; without the anti-spam pipeline the
-// contract lets it answer 404.
-func (s *Server) handleForm(c echo.Context) error {
-	return moderation.ErrNotFound
-}

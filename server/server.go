@@ -25,6 +25,10 @@ type Config struct {
 	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
 	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
 	RateLimit int      // submissions per minute per client; 0 turns the limit off
+
+	TrustedProxies []*net.IPNet           // proxies whose X-Forwarded-For is believed; none: the peer is the client
+	Spam           *moderation.SpamFilter // form tokens and blocklists; nil answers 404 there
+	Timeouts       Timeouts               // how long clients may take; zero fields keep the defaults
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -59,7 +63,7 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	s.routes()
 	return s, nil
 }
@@ -88,6 +92,9 @@ func (s *Server) routes() {
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
 	admin.GET("/audit", s.handleAudit)
+	admin.GET("/blocklist", s.handleBlocklist)
+	admin.PUT("/blocklist", s.handleSetBlocklist)
+	admin.POST("/forget", s.handleForget)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.
@@ -106,12 +113,13 @@ const (
 // Serve answers requests on ln until ctx ends, then lets in-flight requests
 // finish (up to ShutdownTimeout) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	t := s.cfg.Timeouts.orDefaults()
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

@@ -18,24 +18,27 @@ var _ moderation.Store = (*DB)(nil)
 // concurrent submissions share one fsync; it returns after the commit.
 func (db *DB) CreateComment(_ context.Context, c *moderation.Comment, attach func(parent *moderation.Comment) error) error {
 	parentID := c.Parent // attach may re-point c.Parent; a retried batch must start over
-	return db.batch(func(tx *bolt.Tx) error {
-		c.Parent = parentID
-		comments := tx.Bucket(bucketComments)
-		if comments.Get([]byte(c.ID)) != nil {
-			return fmt.Errorf("create comment %s: %w", c.ID, moderation.ErrConflict)
+	return db.batch(func(tx *bolt.Tx) error { return insertComment(tx, c, parentID, attach) })
+}
+
+// insertComment is CreateComment's transaction, from c.Parent = parentID on.
+func insertComment(tx *bolt.Tx, c *moderation.Comment, parentID string, attach func(parent *moderation.Comment) error) error {
+	c.Parent = parentID
+	comments := tx.Bucket(bucketComments)
+	if comments.Get([]byte(c.ID)) != nil {
+		return fmt.Errorf("create comment %s: %w", c.ID, moderation.ErrConflict)
+	}
+	if parentID != "" {
+		var parent *moderation.Comment
+		var p moderation.Comment
+		if err := load(comments, []byte(parentID), &p); err == nil {
+			parent = &p
 		}
-		if parentID != "" {
-			var parent *moderation.Comment
-			var p moderation.Comment
-			if err := load(comments, []byte(parentID), &p); err == nil {
-				parent = &p
-			}
-			if err := attach(parent); err != nil {
-				return err
-			}
+		if err := attach(parent); err != nil {
+			return err
 		}
-		return putComment(tx, nil, c)
-	})
+	}
+	return putComment(tx, nil, c)
 }
 
 // putComment writes c and moves it between indexes; old is c as stored

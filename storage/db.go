@@ -34,6 +34,10 @@ import (
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
 //	tokenids    token ID → secret hash, to revoke by ID
+//	claims      claim key → uint64 Unix nanoseconds it is held until: spent
+//	            form tokens and recent comment bodies (moderation.Claim),
+//	            keyed by HMACs, never raw data; expired ones are purged
+//	blocklist   "list" → JSON moderation.Blocklist
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -52,6 +56,8 @@ var (
 	bucketModerators = []byte("moderators")
 	bucketTokens     = []byte("tokens")
 	bucketTokenIDs   = []byte("tokenids")
+	bucketClaims     = []byte("claims")
+	bucketBlocklist  = []byte("blocklist")
 	keySchema        = []byte("schema")
 )
 
@@ -68,6 +74,14 @@ var migrations = []func(tx *bolt.Tx) error{
 		status := tx.Bucket(bucketStatus)
 		for _, s := range moderation.Statuses {
 			if _, err := status.CreateBucketIfNotExists([]byte(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	func(tx *bolt.Tx) error { // 2: the anti-spam pipeline's claims and blocklist
+		for _, name := range [][]byte{bucketClaims, bucketBlocklist} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,57 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+
+	bolt "go.etcd.io/bbolt"
+
+	"parley/moderation"
+)
+
+var (
+	_ moderation.SpamStore     = (*DB)(nil)
+	_ moderation.SecretRotator = (*DB)(nil)
+)
+
+var keyBlocklist = []byte("list")
+
+// Blocklist implements moderation.BlocklistStore.
+func (db *DB) Blocklist(_ context.Context) (moderation.Blocklist, error) {
+	var b moderation.Blocklist
+	err := db.bolt.View(func(tx *bolt.Tx) error { return loadBlocklist(tx, &b) })
+	return b, err
+}
+
+func loadBlocklist(tx *bolt.Tx, b *moderation.Blocklist) error {
+	if err := load(tx.Bucket(bucketBlocklist), keyBlocklist, b); err != moderation.ErrNotFound {
+		return err
+	}
+	return nil
+}
+
+// UpdateBlocklist implements moderation.BlocklistStore.
+func (db *DB) UpdateBlocklist(_ context.Context, change func(*moderation.Blocklist) error, entry *moderation.AuditEntry) error {
+	return db.update(func(tx *bolt.Tx) error {
+		var b moderation.Blocklist
+		if err := loadBlocklist(tx, &b); err != nil {
+			return err
+		}
+		if err := change(&b); err != nil {
+			return err
+		}
+		if err := save(tx.Bucket(bucketBlocklist), keyBlocklist, &b); err != nil {
+			return err
+		}
+		return appendAudit(tx, entry)
+	})
+}
+
+// RotateSecret implements moderation.SecretRotator.
+func (db *DB) RotateSecret(_ context.Context, name string, size int) error {
+	secret := make([]byte, size)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	return db.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("secret:"+name), secret) })
+}

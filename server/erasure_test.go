@@ -26,7 +26,7 @@ func (g *guarded) moderate(id, action string) {
 	}
 }
 
-func comment(post, email, body, parent string) map[string]string {
+func commentBy(post, email, body, parent string) map[string]string {
 	return map[string]string{"post": post, "author": strings.Split(email, "@")[0], "email": email, "body": body, "parent": parent}
 }
 
@@ -34,17 +34,17 @@ func comment(post, email, body, parent string) map[string]string {
 // tombstone, and the audit log says what happened without the address.
 func TestForget(t *testing.T) {
 	g := guardedDefaults(t)
-	root := g.post(comment("/p", "ada@example.org", "My first comment, with replies.", ""))
+	root := g.post(commentBy("/p", "ada@example.org", "My first comment, with replies.", ""))
 	g.moderate(root.ID, "approve")
-	reply := g.post(comment("/p", "bob@example.net", "A reply to Ada.", root.ID))
+	reply := g.post(commentBy("/p", "bob@example.net", "A reply to Ada.", root.ID))
 	g.moderate(reply.ID, "approve")
-	pending := g.post(comment("/q", "ADA@Example.org", "Pending, in capitals.", ""))
-	rejected := g.post(comment("/q", "ada@example.org", "Rejected one.", ""))
+	pending := g.post(commentBy("/q", "ADA@Example.org", "Pending, in capitals.", ""))
+	rejected := g.post(commentBy("/q", "ada@example.org", "Rejected one.", ""))
 	g.moderate(rejected.ID, "reject")
-	spam := comment("/r", "ada@example.org", "Filed as spam.", "")
+	spam := commentBy("/r", "ada@example.org", "Filed as spam.", "")
 	spam["nickname"] = "filled"
 	spammed := g.post(spam)
-	kept := g.post(comment("/q", "ada@example.org.evil", "Not Ada.", ""))
+	kept := g.post(commentBy("/q", "ada@example.org.evil", "Not Ada.", ""))
 
 	if rec := g.as(g.moderator, http.MethodPost, "/api/admin/forget", map[string]string{"email": "ada@example.org"}); rec.Code != http.StatusForbidden {
 		t.Fatalf("moderator: %d, want 403", rec.Code)
@@ -90,15 +90,15 @@ func TestForget(t *testing.T) {
 func TestRetention(t *testing.T) {
 	g := guardedDefaults(t)
 	const days = 24 * time.Hour
-	spam := comment("/p", "bot@example.com", "old spam", "")
+	spam := commentBy("/p", "bot@example.com", "old spam", "")
 	spam["nickname"] = "x"
 	oldSpam := g.post(spam)
-	oldRejected := g.post(comment("/p", "a@example.com", "rejected long ago", ""))
+	oldRejected := g.post(commentBy("/p", "a@example.com", "rejected long ago", ""))
 	g.moderate(oldRejected.ID, "reject")
-	approved := g.post(comment("/p", "b@example.com", "approved long ago", ""))
+	approved := g.post(commentBy("/p", "b@example.com", "approved long ago", ""))
 	g.moderate(approved.ID, "approve")
-	pending := g.post(comment("/p", "c@example.com", "still waiting", ""))
-	lateRejected := g.post(comment("/p", "d@example.com", "rejected recently", ""))
+	pending := g.post(commentBy("/p", "c@example.com", "still waiting", ""))
+	lateRejected := g.post(commentBy("/p", "d@example.com", "rejected recently", ""))
 
 	g.clock.Advance(25 * days)
 	g.moderate(lateRejected.ID, "reject") // the retention counts from here

@@ -261,17 +261,3 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Fatalf("embed.js: %d %v", rec.Code, rec.Header())
 	}
 }
-
-func TestRateLimit(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.RateLimit = 3 })
-	for i := range 3 {
-		wantStatus(t, e.request(http.MethodPost, "/api/comments", comment("/p", "Ada", fmt.Sprint("n", i))), http.StatusAccepted)
-	}
-	rec := e.request(http.MethodPost, "/api/comments", comment("/p", "Ada", "one too many"))
-	wantError(t, rec, http.StatusTooManyRequests, "rate_limited")
-	if rec.Header().Get("Retry-After") != "20" {
-		t.Fatalf("Retry-After = %q", rec.Header().Get("Retry-After"))
-	}
-	// Reading is never limited.
-	wantStatus(t, e.request(http.MethodGet, "/api/comments?post=/p", nil), http.StatusOK)
-}

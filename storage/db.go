@@ -34,6 +34,14 @@ import (
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
 //	tokenids    token ID → secret hash, to revoke by ID
+//	changes     uint64 sequence → JSON moderation.Transition: every move of a
+//	            comment into a status, written in the move's own transaction,
+//	            until the notify worker plans its deliveries
+//	outbox      uint64 sequence → JSON moderation.Delivery: notifications
+//	            owed, until sent or given up
+//	commenters  lower-cased email → JSON moderation.Commenter (approved count,
+//	            verified, unsubscribed)
+//	links       nonce → uint64 Unix expiry, for each used single-use link
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -73,6 +81,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	migrateOutbox, // 2: notifications (storage/outbox.go)
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

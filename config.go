@@ -18,6 +18,8 @@ type config struct {
 	rateLimit      int
 	minFillSeconds int
 	logFormat      string
+
+	ops opsConfig // notifications, trust and metrics (config_notify.go)
 }
 
 // newFlagSet defines the flags every command shares; commands add their own.
@@ -35,6 +37,7 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	fs.StringVar(&cfg.origins, "origins", "", "comma-separated blog origins allowed to embed and post (default: the public URL's origin)")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", 10, "submissions per minute per client; 0 turns the limit off")
 	fs.IntVar(&cfg.minFillSeconds, "min-fill-seconds", 3, "least seconds between a form token and its submission; 0 turns the check off")
+	opsFlags(fs, &cfg.ops)
 }
 
 // parse reads flags, with PARLEY_* environment variables as defaults: a flag

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"parley/metrics"
 	"parley/moderation"
 	"parley/server"
 	"parley/storage"
@@ -26,6 +27,8 @@ Usage:
   parley [serve] [flags]              run the service (the default command)
   parley token create --name NAME     print a new API token once
   parley moderator add NAME           add a moderator; password from standard input
+  parley moderator notify NAME        set how a moderator hears of new comments
+  parley healthcheck                  exit 0 when the local server answers /healthz
   parley help                         show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
@@ -50,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = tokenCommand(ctx, args, stdout, stderr)
 	case "moderator":
 		err = moderatorCommand(ctx, args, stdin, stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCommand(ctx, args, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -86,7 +91,7 @@ func openService(ctx context.Context, cfg *config) (*storage.DB, *moderation.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := moderation.NewService(ctx, db, moderation.Options{})
+	svc, err := moderation.NewService(ctx, db, moderation.Options{TrustAfter: cfg.ops.trustAfter})
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
@@ -126,7 +131,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("created moderator \"admin\" with a generated password; it is shown only this once", "password", password)
 	}
 
-	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit}, svc, log)
+	m := metrics.New(svc, db)
+	n, err := startNotify(ctx, &cfg, origins, svc, db, log, m)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+
+	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
+		Metrics: m, MetricsToken: cfg.ops.metricsToken}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}

@@ -33,9 +33,9 @@ var (
 
 // The purposes a token is sealed for; a token of one purpose opens no other.
 const (
-	purposeModerate    = "moderate"
-	purposeVerify      = "verify"
-	purposeUnsubscribe = "unsubscribe"
+	purposeModerate    = "m"
+	purposeVerify      = "v"
+	purposeUnsubscribe = "u"
 )
 
 type linkClaims struct {
@@ -45,7 +45,8 @@ type linkClaims struct {
 	Moderator string `json:"m,omitempty"`
 	Email     string `json:"e,omitempty"`
 	Expires   int64  `json:"x,omitempty"` // Unix seconds; 0 never expires
-	Nonce     string `json:"n,omitempty"` // makes a single-use link unique
+
+	nonce string // the sealing nonce: random, so it names a single-use link
 }
 
 // linkCipher derives the sealing key from the server secret, so no new
@@ -83,6 +84,7 @@ func (s *Service) unseal(purpose, token string) (linkClaims, error) {
 	if err != nil || json.Unmarshal(plain, &c) != nil || c.Purpose != purpose {
 		return c, ErrLinkInvalid
 	}
+	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:aead.NonceSize()])
 	if c.Expires != 0 && s.now().Unix() >= c.Expires {
 		return c, ErrLinkExpired
 	}
@@ -110,7 +112,7 @@ func (s *Service) links() (linkStore, error) {
 // action on comment once, until LinkTTL has passed.
 func (s *Service) ModerationLink(moderator, comment string, action Action) string {
 	return s.seal(linkClaims{Purpose: purposeModerate, Comment: comment, Action: action, Moderator: moderator,
-		Expires: s.now().Add(LinkTTL).Unix(), Nonce: randomString(12)})
+		Expires: s.now().Add(LinkTTL).Unix()})
 }
 
 // LinkRequest is what a moderation link asks for, shown on its confirmation
@@ -138,7 +140,7 @@ func (s *Service) OpenModerationLink(ctx context.Context, token string) (*LinkRe
 	if err != nil {
 		return nil, err
 	}
-	used, err := ls.LinkUsed(ctx, c.Nonce)
+	used, err := ls.LinkUsed(ctx, c.nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +158,7 @@ func (s *Service) OpenModerationLink(ctx context.Context, token string) (*LinkRe
 		return nil, Errorf(CodeConflict, fmt.Sprintf("This comment is no longer waiting: it was marked %s. Open the admin page to change that.", comment.Status))
 	}
 	return &LinkRequest{Action: c.Action, Moderator: c.Moderator, Comment: comment,
-		Expires: time.Unix(c.Expires, 0).UTC(), nonce: c.Nonce}, nil
+		Expires: time.Unix(c.Expires, 0).UTC(), nonce: c.nonce}, nil
 }
 
 // UseModerationLink does what a link asks, once, as the moderator it was

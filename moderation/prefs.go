@@ -54,6 +54,26 @@ func (s *Service) SetNotifyPrefs(ctx context.Context, actor Actor, name string, 
 	if actor.Name != name && !actor.Can(RoleOwner) {
 		return NotifyPrefs{}, ErrForbidden
 	}
+	p, err := p.Check()
+	if err != nil {
+		return NotifyPrefs{}, err
+	}
+	mu, ok := s.store.(moderatorUpdater)
+	if !ok {
+		return NotifyPrefs{}, errors.New("the store cannot update moderators")
+	}
+	err = mu.UpdateModerator(ctx, name, func(m *Moderator) error {
+		m.Notify = p
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) && actor.Name == name {
+		return NotifyPrefs{}, errNotAModerator
+	}
+	return p, err
+}
+
+// Check trims and checks p, filling the mode when it is empty.
+func (p NotifyPrefs) Check() (NotifyPrefs, error) {
 	p.Email = strings.TrimSpace(p.Email)
 	fields := map[string]string{}
 	if p.Email != "" {
@@ -75,18 +95,7 @@ func (s *Service) SetNotifyPrefs(ctx context.Context, actor Actor, name string, 
 	if len(fields) > 0 {
 		return NotifyPrefs{}, &ValidationError{Fields: fields}
 	}
-	mu, ok := s.store.(moderatorUpdater)
-	if !ok {
-		return NotifyPrefs{}, errors.New("the store cannot update moderators")
-	}
-	err := mu.UpdateModerator(ctx, name, func(m *Moderator) error {
-		m.Notify = p
-		return nil
-	})
-	if errors.Is(err, ErrNotFound) && actor.Name == name {
-		return NotifyPrefs{}, errNotAModerator
-	}
-	return p, err
+	return p, nil
 }
 
 // withDefaults fills the mode: an address alone means immediate email.

@@ -77,17 +77,17 @@ type Recorder interface {
 
 // Notifier is the running worker.
 type Notifier struct {
-	cfg     Config
-	store   Store
-	svc     *moderation.Service
-	log     *slog.Logger
-	rec     Recorder
-	mailer  *mailer
-	hooks   *webhooks
-	kick    chan struct{}
-	stop    context.CancelFunc
-	done    sync.WaitGroup
-	pruned  time.Time
+	cfg    Config
+	store  Store
+	svc    *moderation.Service
+	log    *slog.Logger
+	rec    Recorder
+	mailer *mailer
+	hooks  *webhooks
+	kick   chan struct{}
+	stop   context.CancelFunc
+	done   sync.WaitGroup
+	pruned time.Time
 }
 
 // Start checks cfg and runs the worker until ctx ends or Stop is called. It

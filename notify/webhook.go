@@ -72,7 +72,7 @@ func ParseTemplate(name, text string) (*template.Template, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	sample := Payload{Event: "comment.pending", Text: "sample", Content: "sample",
+	sample := Payload{Event: "comment.pending", Text: "a \"sample\"\nline", Content: "a \"sample\"\nline",
 		Comment: PayloadComment{ID: "sample", Post: "/sample", Author: "A \"quoted\" <name>", Body: "line\nline"}}
 	if err := t.Execute(&b, sample); err != nil {
 		return nil, fmt.Errorf("webhook template %s: %v", name, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"parley/metrics"
 	"parley/moderation"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
 	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
 	RateLimit int      // submissions per minute per client; 0 turns the limit off
+
+	Metrics      *metrics.Metrics // nil: no request metrics
+	MetricsToken string           // the bearer token /metrics asks for; "" turns /metrics off
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -67,7 +71,19 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 // routes is the one route table, grouped by who may call.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), securityHeaders)
+	e.Use(middleware.RequestID(), s.measure, s.logRequests, middleware.Recover(), securityHeaders)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+	e.GET("/metrics", s.handleMetrics)
+
+	// The pages that links in emails open: a GET only shows what the link
+	// would do (mail scanners fetch links); the page's button POSTs to act.
+	e.GET("/moderate/:token", s.handleModerationPage, pageHeaders)
+	e.POST("/moderate/:token", s.handleModerationLink, pageHeaders, middleware.BodyLimit(publicBodyLimit))
+	e.GET("/verify/:token", s.handleVerifyPage, pageHeaders)
+	e.POST("/verify/:token", s.handleVerify, pageHeaders, middleware.BodyLimit(publicBodyLimit))
+	e.GET("/unsubscribe/:token", s.handleUnsubscribePage, pageHeaders)
+	e.POST("/unsubscribe/:token", s.handleUnsubscribe, pageHeaders, middleware.BodyLimit(publicBodyLimit))
 
 	e.GET("/", s.assets.handler("index.html"))
 	e.GET("/embed.js", s.assets.handler("embed.js"))
@@ -78,6 +94,7 @@ func (s *Server) routes() {
 	public.POST("/comments", s.handleSubmit, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
 	public.GET("/counts", s.handleCounts)
 	public.GET("/form", s.handleForm)
+	public.POST("/verify", s.handleRequestVerification, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
 
 	admin := e.Group("/api/admin", middleware.BodyLimit(adminBodyLimit), s.requireModerator)
 	admin.GET("/comments", s.handleList)
@@ -88,6 +105,8 @@ func (s *Server) routes() {
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
 	admin.GET("/audit", s.handleAudit)
+	admin.GET("/me/notifications", s.handleGetNotifyPrefs)
+	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

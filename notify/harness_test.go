@@ -54,7 +54,7 @@ type mailServer struct {
 
 // startMailServer listens on addr ("127.0.0.1:0" for any port). With
 // tlsConfig it offers STARTTLS, or speaks TLS from the start if implicit.
-func startMailServer(t *testing.T, addr string, tlsConfig *tls.Config, implicit bool) *mailServer {
+func startMailServer(t testing.TB, addr string, tlsConfig *tls.Config, implicit bool) *mailServer {
 	t.Helper()
 	ms := &mailServer{mail: make(chan received, 100)}
 	ms.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -143,7 +143,7 @@ func (s *session) Reset()        { s.msg = received{TLS: s.msg.TLS, User: s.msg.
 func (s *session) Logout() error { return nil }
 
 // next waits for the next email.
-func (ms *mailServer) next(t *testing.T) received {
+func (ms *mailServer) next(t testing.TB) received {
 	t.Helper()
 	select {
 	case m := <-ms.mail:
@@ -155,7 +155,7 @@ func (ms *mailServer) next(t *testing.T) received {
 }
 
 // none checks that no email is waiting.
-func (ms *mailServer) none(t *testing.T) {
+func (ms *mailServer) none(t testing.TB) {
 	t.Helper()
 	select {
 	case m := <-ms.mail:
@@ -199,7 +199,7 @@ type appOptions struct {
 }
 
 // startApp serves Parley with notifications configured by setup.
-func startApp(t *testing.T, opts appOptions, setup func(*notify.Config)) *app {
+func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	t.Helper()
 	ctx := context.Background()
 	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
@@ -263,7 +263,7 @@ func atoi(s string) int {
 }
 
 // addModerator adds a moderator who wants email in mode.
-func (a *app) addModerator(t *testing.T, name, email string, mode moderation.EmailMode) {
+func (a *app) addModerator(t testing.TB, name, email string, mode moderation.EmailMode) {
 	t.Helper()
 	ctx := context.Background()
 	if err := a.Svc.AddModerator(ctx, name, "a long password", moderation.RoleModerator); err != nil {
@@ -276,7 +276,7 @@ func (a *app) addModerator(t *testing.T, name, email string, mode moderation.Ema
 }
 
 // do sends a request and returns the status and body.
-func (a *app) do(t *testing.T, method, path, contentType, body string, header ...string) (int, string) {
+func (a *app) do(t testing.TB, method, path, contentType, body string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, a.abs(path), strings.NewReader(body))
 	if err != nil {
@@ -305,7 +305,7 @@ func (a *app) abs(path string) string {
 }
 
 // submit posts a comment as the widget does and returns its id.
-func (a *app) submit(t *testing.T, fields map[string]any) string {
+func (a *app) submit(t testing.TB, fields map[string]any) string {
 	t.Helper()
 	body, _ := json.Marshal(fields)
 	status, resp := a.do(t, http.MethodPost, "/api/comments", "application/json", string(body))
@@ -318,7 +318,7 @@ func (a *app) submit(t *testing.T, fields map[string]any) string {
 }
 
 // moderate acts on a comment through the moderation API.
-func (a *app) moderate(t *testing.T, id, action string) {
+func (a *app) moderate(t testing.TB, id, action string) {
 	t.Helper()
 	status, body := a.do(t, http.MethodPost, "/api/admin/comments/"+id+"/"+action, "", "", "Authorization", "Bearer "+a.Token)
 	if status != http.StatusOK {
@@ -327,7 +327,7 @@ func (a *app) moderate(t *testing.T, id, action string) {
 }
 
 // status reads a comment's status through the moderation API.
-func (a *app) status(t *testing.T, id string) string {
+func (a *app) status(t testing.TB, id string) string {
 	t.Helper()
 	code, body := a.do(t, http.MethodGet, "/api/admin/comments/"+id, "", "", "Authorization", "Bearer "+a.Token)
 	if code != http.StatusOK {
@@ -339,7 +339,7 @@ func (a *app) status(t *testing.T, id string) string {
 }
 
 // waitOutbox waits until the outbox depth satisfies ok.
-func (a *app) waitOutbox(t *testing.T, ok func(depth map[string]int) bool) map[string]int {
+func (a *app) waitOutbox(t testing.TB, ok func(depth map[string]int) bool) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -358,7 +358,7 @@ func (a *app) waitOutbox(t *testing.T, ok func(depth map[string]int) bool) map[s
 }
 
 // settled waits until every change is planned and nothing due is left.
-func (a *app) settled(t *testing.T) {
+func (a *app) settled(t testing.TB) {
 	t.Helper()
 	a.waitOutbox(t, func(d map[string]int) bool { return d["changes"] == 0 && d["pending"] == 0 && d["retrying"] == 0 })
 }
@@ -366,7 +366,7 @@ func (a *app) settled(t *testing.T) {
 var linkRE = regexp.MustCompile(`(?m)^(Approve|Reject): +(\S+)$`)
 
 // links finds the approve and reject links of an email, in order.
-func links(t *testing.T, body string) (approve, reject []string) {
+func links(t testing.TB, body string) (approve, reject []string) {
 	t.Helper()
 	for _, m := range linkRE.FindAllStringSubmatch(body, -1) {
 		if m[1] == "Approve" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,5 +82,31 @@ func TestHealthcheckCommand(t *testing.T) {
 	up.Close()
 	if code, _, _ := runCLI(t, "", "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck of a stopped server: %d", code)
+	}
+}
+
+func TestServeRefusesBadNotificationSettings(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "bad.tmpl")
+	if err := os.WriteFile(tmpl, []byte(`{"text": "{{.Text}}"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PARLEY_ADMIN_PASSWORD", "a long password")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--webhook-urls", "https://hooks.example.com/x"}, "--webhook-secret"},
+		{[]string{"--webhook-urls", "ftp://x", "--webhook-secret", "s"}, "http(s)"},
+		{[]string{"--webhook-urls", "https://h.example/x", "--webhook-secret", "s", "--webhook-template", tmpl}, "valid JSON"},
+		{[]string{"--smtp-host", "smtp.example.com", "--smtp-tls", "none", "--smtp-user", "u", "--smtp-password", "p"}, "in the clear"},
+		{[]string{"--smtp-host", "smtp.example.com", "--smtp-tls", "maybe"}, "starttls, tls or none"},
+		{[]string{"--digest-minutes", "0"}, "--digest-minutes"},
+	} {
+		args := append([]string{"serve", "--data", filepath.Join(dir, "parley.db"), "--addr", "127.0.0.1:0"}, c.args...)
+		code, _, errs := runCLI(t, "", args...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %q", c.args, code, errs)
+		}
 	}
 }

@@ -77,5 +77,9 @@ func startNotify(ctx context.Context, cfg *config, origins []string, svc *modera
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return notify.Start(ctx, ncfg, svc, store, log, rec)
+	n, err := notify.Start(ctx, ncfg, svc, store, log, rec)
+	if err != nil {
+		return nil, usageError{err} // Start fails only on settings
+	}
+	return n, nil
 }

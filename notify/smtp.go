@@ -73,6 +73,9 @@ func newMailer(cfg SMTP, publicURL string) (*mailer, error) {
 	if (cfg.User == "") != (cfg.Password == "") {
 		return nil, errors.New("SMTP: give both a user and a password, or neither")
 	}
+	if cfg.User != "" && cfg.Security == SecurityNone && !isLoopback(cfg.Host) {
+		return nil, errors.New("SMTP: a password is never sent in the clear; use --smtp-tls starttls or tls")
+	}
 	helo := "localhost"
 	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
 		helo = u.Hostname()
@@ -155,4 +158,9 @@ func smtpError(stage string, err error) error {
 		return permanent{err}
 	}
 	return err
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

@@ -20,7 +20,7 @@ var actionWords = map[moderation.Action]struct{ title, button, class, done strin
 func (s *Server) handleModerationPage(c echo.Context) error {
 	req, err := s.svc.OpenModerationLink(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, true)
 	}
 	w := actionWords[req.Action]
 	return s.renderPage(c, http.StatusOK, page{Title: w.title, Comment: req.Comment, Button: w.button, ButtonClass: w.class,
@@ -31,7 +31,7 @@ func (s *Server) handleModerationPage(c echo.Context) error {
 func (s *Server) handleModerationLink(c echo.Context) error {
 	req, err := s.svc.UseModerationLink(c.Request().Context(), c.Param("token"), s.svc.HashIP(c.RealIP()))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, true)
 	}
 	return s.renderPage(c, http.StatusOK, page{Title: actionWords[req.Action].done, Comment: req.Comment,
 		Link: s.cfg.PublicURL + "/admin", LinkText: "See every comment waiting"})
@@ -41,7 +41,7 @@ func (s *Server) handleModerationLink(c echo.Context) error {
 func (s *Server) handleVerifyPage(c echo.Context) error {
 	email, err := s.svc.OpenVerification(c.Param("token"))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, false)
 	}
 	return s.renderPage(c, http.StatusOK, page{Title: "Verify your email address", Button: "Verify " + email,
 		Message: "Press the button to confirm that " + email + " is yours."})
@@ -51,7 +51,7 @@ func (s *Server) handleVerifyPage(c echo.Context) error {
 func (s *Server) handleVerify(c echo.Context) error {
 	email, err := s.svc.ConfirmVerification(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, false)
 	}
 	return s.renderPage(c, http.StatusOK, page{Title: "Your address is verified",
 		Message: "Thank you: " + email + " is verified. You can close this page."})
@@ -61,7 +61,7 @@ func (s *Server) handleVerify(c echo.Context) error {
 func (s *Server) handleUnsubscribePage(c echo.Context) error {
 	email, err := s.svc.OpenUnsubscribe(c.Param("token"))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, false)
 	}
 	return s.renderPage(c, http.StatusOK, page{Title: "Stop emails from these comments?", Button: "Unsubscribe",
 		Message: "Press the button and " + email + " gets no more email about comments here."})
@@ -73,7 +73,7 @@ func (s *Server) handleUnsubscribePage(c echo.Context) error {
 func (s *Server) handleUnsubscribe(c echo.Context) error {
 	email, err := s.svc.Unsubscribe(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return s.renderFailure(c, "This link cannot be used", err)
+		return s.renderFailure(c, err, false)
 	}
 	return s.renderPage(c, http.StatusOK, page{Title: "You are unsubscribed",
 		Message: email + " will get no more email about comments here."})

@@ -68,9 +68,11 @@ func (s *Server) renderPage(c echo.Context, status int, p page) error {
 	return c.HTMLBlob(status, b.Bytes())
 }
 
-// renderFailure shows why a link did not work. Unexpected errors are logged
-// and shown as a generic failure.
-func (s *Server) renderFailure(c echo.Context, title string, err error) error {
+// renderFailure shows why a link did not work, with a way on to the admin
+// page for moderators. Unexpected errors are logged and shown as a generic
+// failure.
+func (s *Server) renderFailure(c echo.Context, err error, forModerators bool) error {
+	const title = "This link cannot be used"
 	var de *moderation.Error
 	if !errors.As(err, &de) {
 		s.log.Error("link failed", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -78,6 +80,9 @@ func (s *Server) renderFailure(c echo.Context, title string, err error) error {
 		return s.renderPage(c, http.StatusInternalServerError, page{Title: title,
 			Message: "Something went wrong on our side; please try again in a moment."})
 	}
-	return s.renderPage(c, statusOf[de.Code], page{Title: title, Message: de.Message,
-		Link: s.cfg.PublicURL + "/admin", LinkText: "Open the admin page"})
+	p := page{Title: title, Message: de.Message}
+	if forModerators {
+		p.Link, p.LinkText = s.cfg.PublicURL+"/admin", "Open the admin page"
+	}
+	return s.renderPage(c, statusOf[de.Code], p)
 }

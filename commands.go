@@ -47,6 +47,9 @@ func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // moderatorCommand: parley moderator add NAME [--role moderator|owner], with
 // the password read from standard input (asked for on a terminal).
 func moderatorCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "notify" {
+		return moderatorNotifyCommand(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "add" || strings.HasPrefix(args[1], "-") {
 		return usageError{errors.New("usage: parley moderator add NAME [--role moderator|owner] < password")}
 	}
@@ -55,8 +58,12 @@ func moderatorCommand(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs := newFlagSet("moderator add", &cfg)
 	fs.SetOutput(stderr)
 	role := fs.String("role", string(moderation.RoleModerator), "moderator or owner")
+	prefs := notifyFlags(fs)
 	if err := parse(fs, args[2:]); err != nil {
 		return usageError{err}
+	}
+	if _, err := prefs.Check(); err != nil {
+		return usageError{cliError(err)}
 	}
 	password, err := readPassword(stdin, stderr)
 	if err != nil {
@@ -76,6 +83,11 @@ func moderatorCommand(ctx context.Context, args []string, stdin io.Reader, stdou
 			return fmt.Errorf("a moderator named %q already exists", name)
 		}
 		return err
+	}
+	if *prefs != (moderation.NotifyPrefs{}) {
+		if _, err := svc.SetNotifyPrefs(ctx, cliActor, name, *prefs); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "added %s %q\n", *role, name)
 	return nil

@@ -19,6 +19,8 @@ type config struct {
 	minFillSeconds int
 	logFormat      string
 	spam           spamConfig
+
+	ops opsConfig // notifications, trust and metrics (config_notify.go)
 }
 
 // newFlagSet defines the flags every command shares; commands add their own.
@@ -37,6 +39,7 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	fs.IntVar(&cfg.rateLimit, "rate-limit", 10, "submissions per minute per client; 0 turns the limit off")
 	fs.IntVar(&cfg.minFillSeconds, "min-fill-seconds", 3, "least seconds between a form token and its submission; 0 turns the check off")
 	spamFlags(fs, &cfg.spam)
+	opsFlags(fs, &cfg.ops)
 }
 
 // parse reads flags, with PARLEY_* environment variables as defaults: a flag

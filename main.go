@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"parley/metrics"
 	"parley/moderation"
 	"parley/server"
 	"parley/storage"
@@ -29,6 +30,8 @@ Usage:
   parley blocklist add|remove|list [KIND VALUE...]   KIND: words, emails or networks
   parley forget EMAIL                 erase every comment sent with EMAIL
   parley secret rotate ip-hash|form-token            replace a server secret
+  parley moderator notify NAME        set how a moderator hears of new comments
+  parley healthcheck                  exit 0 when the local server answers /healthz
   parley help                         show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = blocklistCommand(ctx, args, stdout, stderr)
 	case "forget", "secret":
 		err = privacyCommand(ctx, cmd, args, stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCommand(ctx, args, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -93,7 +98,7 @@ func openService(ctx context.Context, cfg *config) (*storage.DB, *moderation.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := moderation.NewService(ctx, db, moderation.Options{})
+	svc, err := moderation.NewService(ctx, db, moderation.Options{TrustAfter: cfg.ops.trustAfter})
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err
@@ -134,8 +139,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	proxies, _ := cfg.spam.proxies() // checked by resolve
+	m := metrics.New(svc, db)
+	n, err := startNotify(ctx, &cfg, origins, svc, db, log, m)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+
 	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
-		TrustedProxies: proxies, Spam: spam}, svc, log)
+		TrustedProxies: proxies, Spam: spam, Metrics: m, MetricsToken: cfg.ops.metricsToken}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}

@@ -31,6 +31,9 @@ type Moderator struct {
 	Role         Role      `json:"role"`
 	PasswordHash []byte    `json:"password_hash"`
 	Created      time.Time `json:"created"`
+
+	// Notify is how they hear about pending comments.
+	Notify NotifyPrefs `json:"notify,omitzero"`
 }
 
 // Token is an API token for scripts. Only the SHA-256 of its secret is kept:

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"parley/metrics"
 	"parley/moderation"
 )
 
@@ -29,6 +30,8 @@ type Config struct {
 	TrustedProxies []*net.IPNet           // proxies whose X-Forwarded-For is believed; none: the peer is the client
 	Spam           *moderation.SpamFilter // form tokens and blocklists; nil answers 404 there
 	Timeouts       Timeouts               // how long clients may take; zero fields keep the defaults
+	Metrics        *metrics.Metrics       // nil: no request metrics
+	MetricsToken   string                 // the bearer token /metrics asks for; "" turns /metrics off
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -71,7 +74,19 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 // routes is the one route table, grouped by who may call.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), securityHeaders)
+	e.Use(middleware.RequestID(), s.measure, s.logRequests, middleware.Recover(), securityHeaders)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+	e.GET("/metrics", s.handleMetrics)
+
+	// The pages that links in emails open: a GET only shows what the link
+	// would do (mail scanners fetch links); the page's button POSTs to act.
+	e.GET("/moderate/:token", s.handleModerationPage, pageHeaders)
+	e.POST("/moderate/:token", s.handleModerationLink, pageHeaders, middleware.BodyLimit(publicBodyLimit))
+	e.GET("/verify/:token", s.handleVerifyPage, pageHeaders)
+	e.POST("/verify/:token", s.handleVerify, pageHeaders, middleware.BodyLimit(publicBodyLimit))
+	e.GET("/unsubscribe/:token", s.handleUnsubscribePage, pageHeaders)
+	e.POST("/unsubscribe/:token", s.handleUnsubscribe, pageHeaders, middleware.BodyLimit(publicBodyLimit))
 
 	e.GET("/", s.assets.handler("index.html"))
 	e.GET("/embed.js", s.assets.handler("embed.js"))
@@ -82,6 +97,7 @@ func (s *Server) routes() {
 	public.POST("/comments", s.handleSubmit, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
 	public.GET("/counts", s.handleCounts)
 	public.GET("/form", s.handleForm)
+	public.POST("/verify", s.handleRequestVerification, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
 
 	admin := e.Group("/api/admin", middleware.BodyLimit(adminBodyLimit), s.requireModerator)
 	admin.GET("/comments", s.handleList)
@@ -95,6 +111,8 @@ func (s *Server) routes() {
 	admin.GET("/blocklist", s.handleBlocklist)
 	admin.PUT("/blocklist", s.handleSetBlocklist)
 	admin.POST("/forget", s.handleForget)
+	admin.GET("/me/notifications", s.handleGetNotifyPrefs)
+	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

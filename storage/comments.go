@@ -65,6 +65,9 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 
 // index adds c to the indexes of its status.
 func index(tx *bolt.Tx, c *moderation.Comment) error {
+	if err := noteEntered(tx, c); err != nil {
+		return err
+	}
 	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		if err := s.Put([]byte(c.ID), []byte(c.Post)); err != nil {
 			return err
@@ -85,6 +88,9 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 
 // unindex removes c from the indexes of its status.
 func unindex(tx *bolt.Tx, c *moderation.Comment) error {
+	if err := noteLeft(tx, c); err != nil {
+		return err
+	}
 	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		if err := s.Delete([]byte(c.ID)); err != nil {
 			return err

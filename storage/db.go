@@ -38,6 +38,14 @@ import (
 //	            form tokens and recent comment bodies (moderation.Claim),
 //	            keyed by HMACs, never raw data; expired ones are purged
 //	blocklist   "list" → JSON moderation.Blocklist
+//	changes     uint64 sequence → JSON moderation.Transition: every move of a
+//	            comment into a status, written in the move's own transaction,
+//	            until the notify worker plans its deliveries
+//	outbox      uint64 sequence → JSON moderation.Delivery: notifications
+//	            owed, until sent or given up
+//	commenters  lower-cased email → JSON moderation.Commenter (approved count,
+//	            verified, unsubscribed)
+//	links       nonce → uint64 Unix expiry, for each used single-use link
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -87,6 +95,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	migrateOutbox, // 3: notifications (storage/outbox.go)
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

@@ -1,0 +1,168 @@
+// Package metrics counts what operators watch, in Prometheus's format:
+// submissions by outcome, moderation actions by kind, HTTP latency by route,
+// notifications by outcome, the outbox's depth and the database's size and
+// transactions. It wraps client_golang; it imports moderation, and storage
+// only for the shape of its statistics.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"parley/moderation"
+	"parley/storage"
+)
+
+// Source is what the metrics read from the database at each scrape.
+type Source interface {
+	Stats() storage.Stats
+	OutboxDepth(ctx context.Context) (map[string]int, error)
+}
+
+// Metrics is Parley's registry and the instruments the server and the
+// notifier report to. Build one with New and share it.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.HistogramVec
+	submissions   *prometheus.CounterVec
+	moderations   *prometheus.CounterVec
+	notifications *prometheus.CounterVec
+}
+
+// SubmitRoute is the route whose refusals count as refused submissions.
+const SubmitRoute = "/api/comments"
+
+// New builds the registry, listens to svc's committed changes and reads src
+// at each scrape.
+func New(svc *moderation.Service, src Source) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by method, route template and status code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route", "code"}),
+		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_submissions_total",
+			Help: "Comment submissions by outcome: pending, spam, approved (trusted commenter), refused (4xx), error (5xx).",
+		}, []string{"outcome"}),
+		moderations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_moderation_actions_total",
+			Help: "Comments moved by moderators, by action: approve, reject, spam, delete.",
+		}, []string{"action"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_notifications_total",
+			Help: "Notification attempts by channel (email, webhook) and outcome (sent, error, given_up, skipped).",
+		}, []string{"channel", "outcome"}),
+	}
+	for _, o := range []string{"pending", "spam", "approved", "refused", "error"} {
+		m.submissions.WithLabelValues(o)
+	}
+	for _, a := range []moderation.Action{moderation.ActionApprove, moderation.ActionReject, moderation.ActionSpam, moderation.ActionDelete} {
+		m.moderations.WithLabelValues(string(a))
+	}
+	for _, ch := range []string{"email", "webhook"} {
+		for _, o := range []string{"sent", "error", "given_up", "skipped"} {
+			m.notifications.WithLabelValues(ch, o)
+		}
+	}
+	m.reg.MustRegister(m.requests, m.submissions, m.moderations, m.notifications, &dbCollector{src: src},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc.Subscribe(m.count)
+	return m
+}
+
+// actionOf names the moderation action that moved a comment to a status.
+var actionOf = map[moderation.Status]moderation.Action{
+	moderation.StatusApproved: moderation.ActionApprove,
+	moderation.StatusRejected: moderation.ActionReject,
+	moderation.StatusSpam:     moderation.ActionSpam,
+}
+
+func (m *Metrics) count(_ context.Context, e moderation.Event) {
+	for _, c := range e.Comments {
+		switch e.Kind {
+		case moderation.EventSubmitted:
+			m.submissions.WithLabelValues(string(c.Status)).Inc()
+		case moderation.EventModerated:
+			if a, ok := actionOf[c.Status]; ok {
+				m.moderations.WithLabelValues(string(a)).Inc()
+			}
+		case moderation.EventDeleted:
+			m.moderations.WithLabelValues(string(moderation.ActionDelete)).Inc()
+		}
+	}
+}
+
+// ObserveRequest records one answered request. route is the route
+// template ("/api/admin/comments/:id"), never the URL, so that labels stay
+// few and hold no user data.
+func (m *Metrics) ObserveRequest(method, route string, code int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Observe(d.Seconds())
+	if method == http.MethodPost && route == SubmitRoute {
+		switch {
+		case code >= 500:
+			m.submissions.WithLabelValues("error").Inc()
+		case code >= 400:
+			m.submissions.WithLabelValues("refused").Inc()
+		}
+	}
+}
+
+// Notification counts one notification outcome (see notify.Recorder).
+func (m *Metrics) Notification(channel, outcome string) {
+	m.notifications.WithLabelValues(channel, outcome).Inc()
+}
+
+// Handler serves the registry in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// dbCollector reads the database's statistics and the outbox at scrape time.
+type dbCollector struct{ src Source }
+
+var (
+	dbSize = prometheus.NewDesc("parley_db_size_bytes", "Size of the bbolt database in use.", nil, nil)
+	dbFree = prometheus.NewDesc("parley_db_free_pages", "Pages of the bbolt file free for reuse.", nil, nil)
+	dbRead = prometheus.NewDesc("parley_db_read_transactions_total", "Read transactions started.", nil, nil)
+	dbOpen = prometheus.NewDesc("parley_db_open_read_transactions", "Read transactions open now.", nil, nil)
+	dbPW   = prometheus.NewDesc("parley_db_page_writes_total", "Pages written by write transactions.", nil, nil)
+	dbWT   = prometheus.NewDesc("parley_db_write_seconds_total", "Time write transactions spent writing pages.", nil, nil)
+	outbox = prometheus.NewDesc("parley_outbox_depth", "Notifications waiting, by status: pending, retrying, failed (given up, kept 14 days), changes (not yet planned).", []string{"status"}, nil)
+)
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dbSize, dbFree, dbRead, dbOpen, dbPW, dbWT, outbox} {
+		ch <- d
+	}
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(dbSize, prometheus.GaugeValue, float64(s.SizeBytes))
+	ch <- prometheus.MustNewConstMetric(dbFree, prometheus.GaugeValue, float64(s.FreePages))
+	ch <- prometheus.MustNewConstMetric(dbRead, prometheus.CounterValue, float64(s.ReadTx))
+	ch <- prometheus.MustNewConstMetric(dbOpen, prometheus.GaugeValue, float64(s.OpenReadTx))
+	ch <- prometheus.MustNewConstMetric(dbPW, prometheus.CounterValue, float64(s.Writes))
+	ch <- prometheus.MustNewConstMetric(dbWT, prometheus.CounterValue, s.WriteDuration.Seconds())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	depth, err := c.src.OutboxDepth(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outbox, err)
+		return
+	}
+	for status, n := range depth {
+		ch <- prometheus.MustNewConstMetric(outbox, prometheus.GaugeValue, float64(n), status)
+	}
+}

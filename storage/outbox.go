@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"parley/moderation"
+)
+
+// The notification outbox. Comment writes append to the changes feed in
+// their own transaction (noteEntered); the notify worker plans each change
+// into deliveries, and sends those from the outbox, surviving restarts.
+
+var (
+	bucketChanges    = []byte("changes")
+	bucketOutbox     = []byte("outbox")
+	bucketCommenters = []byte("commenters")
+	bucketLinks      = []byte("links")
+)
+
+// migrateOutbox creates the notification buckets and counts the approved
+// comments of each address already stored.
+func migrateOutbox(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketChanges, bucketOutbox, bucketCommenters, bucketLinks} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketStatus).Bucket([]byte(moderation.StatusApproved)).ForEach(func(id, _ []byte) error {
+		var c moderation.Comment
+		if err := load(tx.Bucket(bucketComments), id, &c); err != nil {
+			return err
+		}
+		return countApproved(tx, c.Email, +1)
+	})
+}
+
+// noteEntered runs inside the transaction that puts c into a new status:
+// it appends the transition to the changes feed and counts the approval.
+func noteEntered(tx *bolt.Tx, c *moderation.Comment) error {
+	if c.Status == moderation.StatusDeleted {
+		return nil
+	}
+	changes := tx.Bucket(bucketChanges)
+	seq, err := changes.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := save(changes, u64(seq), moderation.Transition{Seq: seq, Comment: c.ID, To: c.Status, At: c.Updated}); err != nil {
+		return err
+	}
+	if c.Status == moderation.StatusApproved {
+		return countApproved(tx, c.Email, +1)
+	}
+	return nil
+}
+
+// noteLeft runs inside the transaction that takes c out of its status.
+func noteLeft(tx *bolt.Tx, c *moderation.Comment) error {
+	if c.Status == moderation.StatusApproved {
+		return countApproved(tx, c.Email, -1)
+	}
+	return nil
+}
+
+// Changes returns up to limit transitions not yet planned, oldest first.
+func (db *DB) Changes(_ context.Context, limit int) ([]moderation.Transition, error) {
+	var out []moderation.Transition
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketChanges).Cursor()
+		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
+			var t moderation.Transition
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("change %x: %w", k, err)
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PlanChange replaces the transition seq by the deliveries it calls for, in
+// one transaction: a crash leaves either the change or its deliveries.
+func (db *DB) PlanChange(_ context.Context, seq uint64, ds []*moderation.Delivery) error {
+	return db.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketChanges).Delete(u64(seq)); err != nil {
+			return err
+		}
+		return enqueue(tx, ds)
+	})
+}
+
+// Enqueue adds deliveries to the outbox.
+func (db *DB) Enqueue(_ context.Context, ds ...*moderation.Delivery) error {
+	return db.update(func(tx *bolt.Tx) error { return enqueue(tx, ds) })
+}
+
+// enqueue numbers each delivery; one joining a group that is already
+// waiting takes that group's due time, so the group goes out as one.
+func enqueue(tx *bolt.Tx, ds []*moderation.Delivery) error {
+	outbox := tx.Bucket(bucketOutbox)
+	for _, d := range ds {
+		if d.Group != "" {
+			if due, ok := groupDue(outbox, d.Group); ok {
+				d.Due = due
+			}
+		}
+		seq, err := outbox.NextSequence()
+		if err != nil {
+			return err
+		}
+		d.Seq = seq
+		if err := save(outbox, u64(seq), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func groupDue(outbox *bolt.Bucket, group string) (time.Time, bool) {
+	var due time.Time
+	found := false
+	_ = eachDelivery(outbox, func(d *moderation.Delivery) error {
+		if d.Group == group && !d.Failed() && d.Attempts == 0 {
+			due, found = d.Due, true
+		}
+		return nil
+	})
+	return due, found
+}
+
+func eachDelivery(outbox *bolt.Bucket, fn func(d *moderation.Delivery) error) error {
+	return outbox.ForEach(func(k, v []byte) error {
+		var d moderation.Delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("delivery %x: %w", k, err)
+		}
+		return fn(&d)
+	})
+}
+
+// DueDeliveries returns the deliveries to try now, oldest first: those due
+// by now, with every other member of a due one's group.
+func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Delivery, error) {
+	var all []*moderation.Delivery
+	dueGroups := map[string]bool{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
+			if d.Failed() {
+				return nil
+			}
+			if !d.Due.After(now) && d.Group != "" {
+				dueGroups[d.Group] = true
+			}
+			all = append(all, d)
+			return nil
+		})
+	})
+	out := all[:0]
+	for _, d := range all {
+		if !d.Due.After(now) || dueGroups[d.Group] {
+			out = append(out, d)
+		}
+	}
+	return out, err
+}
+
+// FinishDeliveries removes sent (or pointless) deliveries.
+func (db *DB) FinishDeliveries(_ context.Context, seqs ...uint64) error {
+	return db.update(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		for _, seq := range seqs {
+			if err := outbox.Delete(u64(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SaveDelivery records an attempt: its new due time, error and count.
+func (db *DB) SaveDelivery(_ context.Context, d *moderation.Delivery) error {
+	return db.update(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		if outbox.Get(u64(d.Seq)) == nil {
+			return fmt.Errorf("delivery %d: %w", d.Seq, moderation.ErrNotFound)
+		}
+		return save(outbox, u64(d.Seq), d)
+	})
+}
+
+// OutboxDepth counts deliveries by state: "pending" (never tried),
+// "retrying", "failed" (given up), and "changes" not yet planned.
+func (db *DB) OutboxDepth(_ context.Context) (map[string]int, error) {
+	depth := map[string]int{"pending": 0, "retrying": 0, "failed": 0, "changes": 0}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		depth["changes"] = tx.Bucket(bucketChanges).Stats().KeyN
+		return eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
+			switch {
+			case d.Failed():
+				depth["failed"]++
+			case d.Attempts > 0:
+				depth["retrying"]++
+			default:
+				depth["pending"]++
+			}
+			return nil
+		})
+	})
+	return depth, err
+}
+
+// PruneOutbox forgets deliveries that failed before failedBefore and
+// single-use link records that expired before now.
+func (db *DB) PruneOutbox(_ context.Context, failedBefore, now time.Time) error {
+	return db.update(func(tx *bolt.Tx) error {
+		var old [][]byte
+		err := eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
+			if d.Failed() && d.FailedAt.Before(failedBefore) {
+				old = append(old, u64(d.Seq))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := tx.Bucket(bucketOutbox).Delete(k); err != nil {
+				return err
+			}
+		}
+		links := tx.Bucket(bucketLinks)
+		var expired [][]byte
+		_ = links.ForEach(func(k, v []byte) error {
+			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < now.Unix() {
+				expired = append(expired, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range expired {
+			if err := links.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

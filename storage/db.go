@@ -34,6 +34,8 @@ import (
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
 //	tokenids    token ID → secret hash, to revoke by ID
+//	sessions    session ID (SHA-256 of the cookie's secret, hex) → JSON
+//	            moderation.Session (schema 2)
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -52,6 +54,7 @@ var (
 	bucketModerators = []byte("moderators")
 	bucketTokens     = []byte("tokens")
 	bucketTokenIDs   = []byte("tokenids")
+	bucketSessions   = []byte("sessions")
 	keySchema        = []byte("schema")
 )
 
@@ -72,6 +75,10 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(tx *bolt.Tx) error { // 2: admin page sessions
+		_, err := tx.CreateBucketIfNotExists(bucketSessions)
+		return err
 	},
 }
 

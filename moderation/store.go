@@ -83,5 +83,5 @@ type AuditEntry struct {
 	Comment string    `json:"comment,omitempty"`
 	Post    string    `json:"post,omitempty"`
 	Detail  string    `json:"detail,omitempty"` // for actions on no comment, e.g. "ada as moderator"
-	From    string    `json:"from,omitempty"` // the actor's IP hash
+	From    string    `json:"from,omitempty"`   // the actor's IP hash
 }

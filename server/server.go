@@ -35,6 +35,11 @@ type Server struct {
 	log     *slog.Logger
 	origins map[string]bool
 	assets  *assets
+
+	// the admin page: sessions, their cookie and the parsed templates
+	sessions *moderation.Sessions
+	cookie   sessionCookie
+	pages    *adminPages
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -54,6 +59,9 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 		s.origins[o] = true
 	}
 	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if err := s.initAdmin(pub); err != nil {
 		return nil, err
 	}
 	e := s.echo
@@ -88,6 +96,7 @@ func (s *Server) routes() {
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
 	admin.GET("/audit", s.handleAudit)
+	s.adminRoutes(admin)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

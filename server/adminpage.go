@@ -147,6 +147,7 @@ func (s *Server) adminRoutes(api *echo.Group) {
 
 	api.GET("/queue", s.handleQueueItems)
 	api.GET("/counts", s.handleStatusCounts)
+	api.POST("/comments/:id/restore", s.handleModerate(moderation.ActionRestore))
 	api.POST("/comments/:id/reply", s.handleReply)
 	api.GET("/moderators", s.handleTeam)
 	api.POST("/moderators", s.handleAddModerator)

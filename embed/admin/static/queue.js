@@ -122,17 +122,17 @@
       deleteLater(els, ids, what);
       return;
     }
-    try {
-      await send(action, ids);
-    } catch (err) {
-      els.forEach(insert);
-      P.toast('Could not ' + action + ' ' + what + ': ' + err.message, { error: true });
-      return;
-    }
-    P.refreshCounts();
+    // The undo is offered at once, before the server answers: a quick "u"
+    // waits for the decision to land, then reverses it.
+    const request = send(action, ids);
     offerUndo(doneText[action] + ': ' + what + '.', async () => {
       els.forEach(insert);
       setCurrent(els[0]);
+      try {
+        await request;
+      } catch (err) {
+        return; // the decision failed and was put back already
+      }
       try {
         await send(undoOf[tab], ids);
         P.toast('Undone: ' + what + ' is back.');
@@ -142,6 +142,14 @@
       }
       P.refreshCounts();
     });
+    try {
+      await request;
+    } catch (err) {
+      els.forEach(insert);
+      P.toast('Could not ' + action + ' ' + what + ': ' + err.message, { error: true });
+      return;
+    }
+    P.refreshCounts();
   }
 
   function deleteLater(els, ids, what) {

@@ -27,8 +27,14 @@ func addModerator(t *testing.T, a *app, name string, role moderation.Role) {
 // submitComment queues a comment as a reader would.
 func submitComment(t *testing.T, a *app, post, author, body string) string {
 	t.Helper()
+	local := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r
+		}
+		return -1
+	}, strings.ToLower(author))
 	c, err := a.Svc.Submit(context.Background(), moderation.Submission{Post: post, Author: author,
-		Email: strings.ToLower(strings.Fields(author)[0]) + "@example.com", Body: body},
+		Email: "reader." + local + "@example.com", Body: body},
 		moderation.Client{IP: "198.51.100.20", UserAgent: "test"})
 	if err != nil {
 		t.Fatal(err)

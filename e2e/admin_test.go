@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -206,4 +209,157 @@ func waitStatus(t *testing.T, a *app, id string, want moderation.Status) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("comment %s is %s, want %s", id, statusOf(t, a, id), want)
+}
+
+// TestAdminRefusesCrossSiteAndTokenlessPosts: a form on another site that
+// posts to the moderation API while a moderator is signed in is refused with
+// 403, and so is a same-origin request without the CSRF token.
+func TestAdminRefusesCrossSiteAndTokenlessPosts(t *testing.T) {
+	a := startApp(t)
+	addModerator(t, a, "ada", moderation.RoleModerator)
+	id := submitComment(t, a, "/csrf", "Mallory", "approve me please")
+
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>evil</title>
+<form id="f" method="post" action="%s/api/admin/comments/%s/approve"><input name="x" value="1"></form>
+<script>document.getElementById('f').submit()</script>`, a.URL, id)
+	}))
+	defer evil.Close()
+	// "localhost" is another site than "127.0.0.1" to the browser.
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+
+	ctx := newBrowser(t)
+	signIn(t, ctx, a, "ada")
+
+	status := eval[int](t, ctx, fmt.Sprintf(`fetch('/api/admin/comments/%s/approve', {method: 'POST'}).then(r => r.status)`, id))
+	if status != http.StatusForbidden {
+		t.Errorf("same-origin POST without the CSRF token: %d, want 403", status)
+	}
+
+	do(t, ctx, chromedp.Navigate(evilURL))
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS("body")))
+	waitFor(t, ctx, `location.href.includes('/api/admin/comments/')`)
+	waitFor(t, ctx, `document.body && document.body.textContent.includes('"code"')`)
+	body := eval[string](t, ctx, `document.body.textContent`)
+	if !strings.Contains(body, `"code":"forbidden"`) {
+		t.Errorf("cross-site form post answered %s, want a 403 forbidden", body)
+	}
+	if got := statusOf(t, a, id); got != moderation.StatusPending {
+		t.Fatalf("a cross-site post moved the comment to %s", got)
+	}
+}
+
+// TestAdminPreviewRunsNoScript: the queue shows each comment's published HTML
+// as HTML, and none of the usual XSS payloads runs, neither in the page as
+// served nor in items added by polling; not even HTML that bypassed the
+// sanitizer runs, because the page's CSP allows no inline script.
+func TestAdminPreviewRunsNoScript(t *testing.T) {
+	a := startApp(t)
+	addModerator(t, a, "ada", moderation.RoleModerator)
+	payloads := []string{
+		`<img src=x onerror="window.__xss=1"> <script>window.__xss=1</script>`,
+		`[click me](javascript:window.__xss=1) and <svg onload="window.__xss=1"></svg>`,
+		"<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>\n\n`<b>code</b>` **bold**",
+		`"><img src=x onerror=window.__xss=1>`,
+	}
+	var ids []string
+	for _, p := range payloads {
+		ids = append(ids, submitComment(t, a, "/xss", `<img src=x onerror="window.__xss=1">`, p))
+	}
+	// HTML that never went through the sanitizer, as if it had a hole.
+	raw := &moderation.Comment{ID: moderation.NewID(time.Now()), Post: "/xss", Author: "raw", Email: "raw@example.com",
+		Body: "raw", HTML: `<p>unsanitized <img src="data:," onerror="window.__xss=2"></p>`, Status: moderation.StatusPending,
+		Created: time.Now(), Updated: time.Now()}
+	if err := a.DB.CreateComment(t.Context(), raw, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := newBrowser(t)
+	signIn(t, ctx, a, "ada")
+	// One more arrives by polling, through the page's script.
+	late := submitComment(t, a, "/xss", "Late", `<img src=x onerror="window.__xss=3">`)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new Event('visibilitychange'))`))
+	waitFor(t, ctx, fmt.Sprintf(`!!document.getElementById('c-%s')`, late))
+
+	// Open every raw text and click every link in the previews.
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details.raw').forEach(d => d.open = true);
+		document.querySelectorAll('.published a').forEach(a => a.click())`))
+	time.Sleep(500 * time.Millisecond) // let any image error or load event fire
+	if v := eval[string](t, ctx, `String(window.__xss)`); v != "undefined" {
+		t.Fatalf("a payload ran: window.__xss = %s", v)
+	}
+
+	// The preview is the published HTML, as HTML: markup renders, payloads show as text.
+	c, err := a.Svc.Comment(t.Context(), ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := eval[string](t, ctx, fmt.Sprintf(`document.querySelector('#c-%s .published').innerHTML`, ids[2]))
+	published, _ := json.Marshal(c.HTML)
+	// The browser re-serializes what it parsed (&#34; becomes "), so compare
+	// with the published HTML as the browser parses it too.
+	want := eval[string](t, ctx, fmt.Sprintf(`(() => { const t = document.createElement('template'); t.innerHTML = %s; return t.innerHTML })()`, published))
+	if got != want || !strings.Contains(got, "<strong>bold</strong>") {
+		t.Errorf("preview HTML\n%s\nwant the published HTML\n%s", got, want)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('.published img, .published script, .published svg, .published iframe').length`); n != 1 {
+		t.Errorf("%d active elements in previews, want only the unsanitized test image (blocked by CSP)", n)
+	}
+	rawText := eval[string](t, ctx, fmt.Sprintf(`document.querySelector('#c-%s .raw pre').textContent`, ids[0]))
+	if rawText != payloads[0] {
+		t.Errorf("raw text shows %q, want %q", rawText, payloads[0])
+	}
+}
+
+// TestAdminTokensAndRoles: owners create API tokens from the page and see the
+// secret once; a moderator who is not an owner is refused (403).
+func TestAdminTokensAndRoles(t *testing.T) {
+	a := startApp(t)
+	addModerator(t, a, "olga", moderation.RoleOwner)
+	addModerator(t, a, "ada", moderation.RoleModerator)
+	ctx := newBrowser(t)
+
+	signIn(t, ctx, a, "ada")
+	status := eval[int](t, ctx, `fetch('/api/admin/tokens', {method: 'POST', headers: {'Content-Type': 'application/json',
+		'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]').content}, body: JSON.stringify({name: 'sneaky'})}).then(r => r.status)`)
+	if status != http.StatusForbidden {
+		t.Errorf("a moderator creating a token: %d, want 403", status)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('a[href="/admin/team"]').length`); n != 0 {
+		t.Error("moderators see the team link")
+	}
+	do(t, ctx, chromedp.Navigate(a.URL+"/admin/team"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := eval[string](t, ctx, `document.querySelector('h1').textContent`); h != "Owners only" {
+		t.Errorf("a moderator on the team page sees %q", h)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(`.logout button`)), chromedp.WaitVisible(chromedp.ID("password")))
+
+	signIn(t, ctx, a, "olga")
+	do(t, ctx, chromedp.Navigate(a.URL+"/admin/team"),
+		chromedp.SendKeys(chromedp.ID("token-name"), "backup-script"),
+		chromedp.Click(chromedp.CSS(`#create-token button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("token-secret")))
+	secret := eval[string](t, ctx, `document.getElementById('token-value').value`)
+	if !strings.HasPrefix(secret, "parley_") {
+		t.Fatalf("the page shows %q as the new token", secret)
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.URL+"/api/admin/counts", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the new token gets %d", res.StatusCode)
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("token-done")), chromedp.WaitVisible(chromedp.CSS(`#tokens tbody tr[data-token]`)))
+	row := eval[string](t, ctx, `document.querySelector('#tokens tbody tr[data-token]').textContent`)
+	if !strings.Contains(row, "backup-script") || !strings.Contains(row, "Revoke") || strings.Contains(row, secret) {
+		t.Errorf("token row: %q", row)
+	}
+	if strings.Contains(eval[string](t, ctx, `document.documentElement.outerHTML`), secret) {
+		t.Error("the secret is still on the page after reload")
+	}
 }

@@ -363,3 +363,81 @@ func TestAdminTokensAndRoles(t *testing.T) {
 		t.Error("the secret is still on the page after reload")
 	}
 }
+
+// TestAdminReplyAndSettings: a moderator replies from the queue, which
+// approves the comment and publishes the reply as the site; owners' settings
+// say kindly when a feature is not on this server.
+func TestAdminReplyAndSettings(t *testing.T) {
+	a := startApp(t)
+	addModerator(t, a, "olga", moderation.RoleOwner)
+	id := submitComment(t, a, "/reply", "Ada", "Does this work offline?")
+	ctx := newBrowser(t)
+	signIn(t, ctx, a, "olga")
+
+	press(t, ctx, "c")
+	waitFor(t, ctx, fmt.Sprintf(`document.activeElement && document.activeElement.id === 'rb-%s'`, id))
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("rb-"+id), "Yes, it does."),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#r-%s button[type="submit"]`, id))))
+	waitFor(t, ctx, fmt.Sprintf(`!document.getElementById('c-%s')`, id))
+	thread := publicThread(t, a, "/reply")
+	if len(thread) != 2 || thread[id] {
+		t.Fatalf("public thread after the reply: %v", thread)
+	}
+	for replyID, site := range thread {
+		if replyID != id && !site {
+			t.Errorf("the reply is not marked as the site's")
+		}
+	}
+
+	do(t, ctx, chromedp.Navigate(a.URL+"/admin/settings"))
+	waitFor(t, ctx, `document.querySelector('#blocklist .form-status').textContent.includes('not available on this server yet')`)
+	if !eval[bool](t, ctx, `document.getElementById('bl-words').disabled`) {
+		t.Error("the blocklist form stays enabled without a blocklist endpoint")
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('.downloads a[href^="/api/admin/export?format="]').length`); n != 4 {
+		t.Errorf("%d export links, want 4", n)
+	}
+}
+
+// TestAdminAccessibleAndPhoneSized runs axe-core on every admin page and
+// checks that the queue holds on a phone-sized screen.
+func TestAdminAccessibleAndPhoneSized(t *testing.T) {
+	a := startApp(t)
+	axe := axeSource(t)
+	addModerator(t, a, "olga", moderation.RoleOwner)
+	submitComment(t, a, "/a11y", "Ada Lovelace", "A comment with a [link](https://example.com) and `code`.")
+	submitComment(t, a, "/a-very-long-post-key/that-goes-on-and-on/and-on-and-on-without-any-break-at-all", "Bob",
+		strings.Repeat("averyveryverylongwordwithoutspaces", 6))
+	if _, _, err := a.Svc.CreateToken(t.Context(), "backup", moderation.RoleModerator); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+
+	do(t, ctx, chromedp.Navigate(a.URL+"/admin/login"), chromedp.WaitVisible(chromedp.ID("password")))
+	if v := axeViolations(t, ctx, axe); len(v) > 0 {
+		t.Errorf("login page:\n%s", strings.Join(v, "\n"))
+	}
+	signIn(t, ctx, a, "olga")
+	press(t, ctx, "v") // raw text open, as moderators see it
+	for _, path := range []string{"/admin", "/admin?status=spam", "/admin/audit", "/admin/team", "/admin/settings", "/admin/account"} {
+		do(t, ctx, chromedp.Navigate(a.URL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if v := axeViolations(t, ctx, axe); len(v) > 0 {
+			t.Errorf("%s:\n%s", path, strings.Join(v, "\n"))
+		}
+	}
+	do(t, ctx, chromedp.Navigate(a.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("queue")))
+	press(t, ctx, "?")
+	if v := axeViolations(t, ctx, axe); len(v) > 0 {
+		t.Errorf("keyboard help:\n%s", strings.Join(v, "\n"))
+	}
+
+	do(t, ctx, chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(a.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("queue")))
+	if w := eval[[]int](t, ctx, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		t.Errorf("the queue is %dpx wide on a %dpx screen", w[0], w[1])
+	}
+	if n := eval[int](t, ctx, `[...document.querySelectorAll('.actions button')].filter(b => b.getBoundingClientRect().right > window.innerWidth).length`); n > 0 {
+		t.Errorf("%d action buttons off screen", n)
+	}
+}

@@ -24,3 +24,19 @@ func TestAdminPagesRender(t *testing.T) {
 		t.Errorf("the queue does not show the published HTML:\n%s", rec.Body)
 	}
 }
+
+func TestAdminStaticFiles(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	for path, ctype := range map[string]string{"/admin/static/admin.css": "text/css", "/admin/static/queue.js": "javascript"} {
+		rec := e.do(request{method: http.MethodGet, path: path})
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Header().Get("Content-Type"), ctype) || rec.Header().Get("ETag") == "" {
+			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+	for _, path := range []string{"/admin/static/nothing.js", "/admin/static/../layout.html", "/admin/layout.html"} {
+		rec := e.do(request{method: http.MethodGet, path: path})
+		if rec.Code == http.StatusOK {
+			t.Errorf("GET %s is served", path)
+		}
+	}
+}

@@ -199,6 +199,7 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 			return nil
 		}
 		comments := tx.Bucket(bucketComments)
+		mayMatch := searchFilter(q.Search)
 		cur := status.Cursor()
 		k, post := cur.First()
 		if q.Cursor != "" {
@@ -209,6 +210,9 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 		}
 		for ; k != nil; k, post = cur.Next() {
 			if q.Post != "" && string(post) != q.Post {
+				continue
+			}
+			if !mayMatch(comments.Get(k)) {
 				continue
 			}
 			var c moderation.Comment

@@ -10,16 +10,23 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
 	"parley/moderation"
 )
 
 const adminPassword = "a long test password"
 
-// addModerator adds a moderator to a running app.
+// addModerator adds a moderator to a running app, with the password hashed
+// at bcrypt's least cost: sign-in takes the cost from the hash, and under the
+// race detector the default cost takes seconds a try.
 func addModerator(t *testing.T, a *app, name string, role moderation.Role) {
 	t.Helper()
-	if err := a.Svc.AddModerator(context.Background(), name, adminPassword, role); err != nil {
+	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DB.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -39,6 +46,9 @@ func submitComment(t *testing.T, a *app, post, author, body string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// IDs order by millisecond: the next comment must be newer, as it is
+	// when readers write them.
+	time.Sleep(2 * time.Millisecond)
 	return c.ID
 }
 

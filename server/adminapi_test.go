@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/moderation"
 )
@@ -23,6 +24,7 @@ func TestReplyAsTheSite(t *testing.T) {
 	if c, _ := e.svc.Comment(t.Context(), id); c.Status != moderation.StatusPending {
 		t.Fatalf("a refused reply approved the comment")
 	}
+	e.clock.Advance(time.Minute) // the reply comes later, and sorts after the comment
 	rec = e.do(request{method: http.MethodPost, path: "/api/admin/comments/" + id + "/reply", cookie: cookie, csrf: csrf,
 		body: `{"body":"Yes, **quite** right. <script>alert(1)</script>"}`})
 	if rec.Code != http.StatusCreated {

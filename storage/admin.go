@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -115,11 +116,12 @@ func (db *DB) RecordAudit(_ context.Context, e *moderation.AuditEntry) error {
 // searchFilter returns a cheap test that rules out comments a search cannot
 // match, on the stored JSON without decoding it: a field that contains the
 // search (ignoring case) leaves it in the lowered JSON, unless JSON escapes
-// one of its characters, in which case every comment is decoded and checked.
+// one of its characters (or the search is not UTF-8), in which case every
+// comment is decoded and checked.
 // moderation.Query.Matches still decides; this only skips the sure misses.
 func searchFilter(search string) func(raw []byte) bool {
 	term := []byte(strings.ToLower(search))
-	if search == "" || bytes.ContainsAny(term, "\"<>&\u2028\u2029") || bytes.ContainsFunc(term, func(r rune) bool { return r < 0x20 }) {
+	if search == "" || !utf8.ValidString(search) || bytes.ContainsAny(term, "\"<>&\u2028\u2029") || bytes.ContainsFunc(term, func(r rune) bool { return r < 0x20 }) {
 		return func([]byte) bool { return true }
 	}
 	return func(raw []byte) bool { return bytes.Contains(bytes.ToLower(raw), term) }

@@ -26,7 +26,7 @@ func addModerator(t *testing.T, a *app, name string, role moderation.Role) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.DB.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash}); err != nil {
+	if err := a.DB.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
 }

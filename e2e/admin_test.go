@@ -374,6 +374,9 @@ func TestAdminReplyAndSettings(t *testing.T) {
 	ctx := newBrowser(t)
 	signIn(t, ctx, a, "olga")
 
+	if eval[bool](t, ctx, fmt.Sprintf(`document.getElementById('r-%s').offsetParent !== null`, id)) {
+		t.Error("the reply form shows before anyone asked for it")
+	}
 	press(t, ctx, "c")
 	waitFor(t, ctx, fmt.Sprintf(`document.activeElement && document.activeElement.id === 'rb-%s'`, id))
 	do(t, ctx,

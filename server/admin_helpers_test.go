@@ -82,7 +82,7 @@ func addModerator(t *testing.T, db *storage.DB, name string, role moderation.Rol
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash}); err != nil {
+	if err := db.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
 }

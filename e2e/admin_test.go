@@ -101,9 +101,7 @@ func TestAdminKeyboardModeration(t *testing.T) {
 		t.Errorf("after approving, focus is on %q, want %q", got, ids[1])
 	}
 	waitFor(t, ctx, `document.querySelector('.toast') && document.querySelector('.toast').textContent.includes('Approved')`)
-	if !publicThread(t, a, "/kb")[ids[0]] && statusOf(t, a, ids[0]) != moderation.StatusApproved {
-		t.Fatalf("the approved comment is not public")
-	}
+	waitStatus(t, a, ids[0], moderation.StatusApproved)
 	if _, ok := publicThread(t, a, "/kb")[ids[0]]; !ok {
 		t.Fatalf("the approved comment is not on the public API")
 	}

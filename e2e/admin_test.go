@@ -219,6 +219,10 @@ func TestAdminRefusesCrossSiteAndTokenlessPosts(t *testing.T) {
 
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/link" { // a webmail, say, with a link to the queue
+			fmt.Fprintf(w, `<!doctype html><title>mail</title><a id="go" href="%s/admin">Moderate</a>`, a.URL)
+			return
+		}
 		fmt.Fprintf(w, `<!doctype html><title>evil</title>
 <form id="f" method="post" action="%s/api/admin/comments/%s/approve"><input name="x" value="1"></form>
 <script>document.getElementById('f').submit()</script>`, a.URL, id)
@@ -246,6 +250,10 @@ func TestAdminRefusesCrossSiteAndTokenlessPosts(t *testing.T) {
 	if got := statusOf(t, a, id); got != moderation.StatusPending {
 		t.Fatalf("a cross-site post moved the comment to %s", got)
 	}
+
+	// A link from another site still opens the queue of the signed-in moderator.
+	do(t, ctx, chromedp.Navigate(evilURL+"/link"), chromedp.Click(chromedp.ID("go")),
+		chromedp.WaitVisible(chromedp.ID("queue-title")))
 }
 
 // TestAdminPreviewRunsNoScript: the queue shows each comment's published HTML

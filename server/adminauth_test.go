@@ -342,3 +342,17 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		t.Errorf("the new password does not work: %v", err)
 	}
 }
+
+// A link from another site arrives without the SameSite=Strict cookie: the
+// page reloads itself as a same-site navigation instead of asking to sign in.
+func TestCrossSiteLinkReloadsWithTheCookie(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	rec := e.do(request{method: http.MethodGet, path: "/admin?status=pending", header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	if rec.Code != http.StatusOK || rec.Header().Get("Refresh") != "0" || !strings.Contains(rec.Body.String(), `http-equiv="refresh"`) {
+		t.Fatalf("cross-site link: %d %v", rec.Code, rec.Header())
+	}
+	rec = e.do(request{method: http.MethodGet, path: "/admin?status=pending", header: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/login" {
+		t.Fatalf("the reload without a session: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+}

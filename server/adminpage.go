@@ -171,6 +171,9 @@ func (s *Server) requirePage(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, sess, err := s.session(c)
 		if errors.Is(err, moderation.ErrUnauthorized) {
+			if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+				return s.bounce(c)
+			}
 			return c.Redirect(http.StatusSeeOther, "/admin/login")
 		}
 		if err != nil {
@@ -180,6 +183,19 @@ func (s *Server) requirePage(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(sessionKey, sess)
 		return next(c)
 	}
+}
+
+// bounce answers a link followed from another site (a notification email in
+// webmail, say): the browser left the SameSite=Strict cookie off, so the page
+// reloads itself, now as a same-site navigation that carries the cookie. A
+// visitor who is not signed in then goes on to the sign-in form.
+func (s *Server) bounce(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", adminCSP)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Refresh", "0")
+	return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Parley</title>`+
+		`<meta http-equiv="refresh" content="0"><p>Opening the admin page…</p></html>`)
 }
 
 // newPage fills what every signed-in page shows: who, the CSRF token and the

@@ -71,12 +71,11 @@ func (s *Service) AddModerator(ctx context.Context, name, password string, role 
 	switch {
 	case name == "" || len(name) > 64 || strings.ContainsFunc(name, isInvisible):
 		return invalid("name", "must be 1 to 64 visible characters")
-	case len(password) < MinPasswordLength:
-		return invalid("password", "must be at least 10 characters")
-	case len(password) > 72:
-		return invalid("password", "must be at most 72 bytes")
 	case !role.Valid():
 		return invalid("role", "must be owner or moderator")
+	}
+	if err := checkPassword(password); err != nil {
+		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {

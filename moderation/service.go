@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -242,6 +243,9 @@ func (s *Service) Comments(ctx context.Context, q Query) ([]*Comment, string, er
 	if q.Limit > MaxPage {
 		return nil, "", invalid("limit", fmt.Sprintf("must be at most %d", MaxPage))
 	}
+	if q.Search = strings.TrimSpace(q.Search); len(q.Search) > MaxSearch {
+		return nil, "", invalid("q", fmt.Sprintf("must be at most %d bytes", MaxSearch))
+	}
 	return s.store.Comments(ctx, q)
 }
 
@@ -254,10 +258,12 @@ const (
 	ActionReject  Action = "reject"
 	ActionSpam    Action = "spam"
 	ActionDelete  Action = "delete"
+	ActionRestore Action = "restore" // back to the pending queue, e.g. to undo a decision
 )
 
 // target is the status each action moves a comment to.
-var target = map[Action]Status{ActionApprove: StatusApproved, ActionReject: StatusRejected, ActionSpam: StatusSpam}
+var target = map[Action]Status{ActionApprove: StatusApproved, ActionReject: StatusRejected, ActionSpam: StatusSpam,
+	ActionRestore: StatusPending}
 
 // MaxBulk is the most comments one bulk action may name.
 const MaxBulk = 500
@@ -280,7 +286,7 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 		return res, invalid("ids", fmt.Sprintf("must name 1 to %d comments", MaxBulk))
 	}
 	if _, ok := target[action]; !ok && action != ActionDelete {
-		return res, invalid("action", "must be approve, reject, spam or delete")
+		return res, invalid("action", "must be approve, reject, spam, restore or delete")
 	}
 	now := s.now()
 	var changed []*Comment

@@ -71,6 +71,7 @@ type Query struct {
 	Post   string // "" for every post
 	Limit  int
 	Cursor string // the last ID of the previous page
+	Search string // "" for all; else see Query.Matches
 }
 
 // AuditEntry records one moderator action.
@@ -81,5 +82,6 @@ type AuditEntry struct {
 	Action  string    `json:"action"`
 	Comment string    `json:"comment,omitempty"`
 	Post    string    `json:"post,omitempty"`
-	From    string    `json:"from,omitempty"` // the actor's IP hash
+	Detail  string    `json:"detail,omitempty"` // for actions on no comment, e.g. "ada as moderator"
+	From    string    `json:"from,omitempty"`   // the actor's IP hash
 }

@@ -27,7 +27,7 @@ func (s *Server) handleList(c echo.Context) error {
 	}
 	comments, next, err := s.svc.Comments(c.Request().Context(), moderation.Query{
 		Status: moderation.Status(c.QueryParam("status")), Post: c.QueryParam("post"),
-		Limit: limit, Cursor: c.QueryParam("cursor"),
+		Limit: limit, Cursor: c.QueryParam("cursor"), Search: c.QueryParam("q"),
 	})
 	if err != nil {
 		return err

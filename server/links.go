@@ -23,7 +23,7 @@ func (s *Server) handleModerationPage(c echo.Context) error {
 		return s.renderFailure(c, err, true)
 	}
 	w := actionWords[req.Action]
-	return s.renderPage(c, http.StatusOK, page{Title: w.title, Comment: req.Comment, Button: w.button, ButtonClass: w.class,
+	return s.renderPage(c, http.StatusOK, linkPage{Title: w.title, Comment: req.Comment, Button: w.button, ButtonClass: w.class,
 		Message: "Nothing has changed yet. The button below acts as " + req.Moderator + ", once."})
 }
 
@@ -33,7 +33,7 @@ func (s *Server) handleModerationLink(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, true)
 	}
-	return s.renderPage(c, http.StatusOK, page{Title: actionWords[req.Action].done, Comment: req.Comment,
+	return s.renderPage(c, http.StatusOK, linkPage{Title: actionWords[req.Action].done, Comment: req.Comment,
 		Link: s.cfg.PublicURL + "/admin", LinkText: "See every comment waiting"})
 }
 
@@ -43,7 +43,7 @@ func (s *Server) handleVerifyPage(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, false)
 	}
-	return s.renderPage(c, http.StatusOK, page{Title: "Verify your email address", Button: "Verify " + email,
+	return s.renderPage(c, http.StatusOK, linkPage{Title: "Verify your email address", Button: "Verify " + email,
 		Message: "Press the button to confirm that " + email + " is yours."})
 }
 
@@ -53,7 +53,7 @@ func (s *Server) handleVerify(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, false)
 	}
-	return s.renderPage(c, http.StatusOK, page{Title: "Your address is verified",
+	return s.renderPage(c, http.StatusOK, linkPage{Title: "Your address is verified",
 		Message: "Thank you: " + email + " is verified. You can close this page."})
 }
 
@@ -63,7 +63,7 @@ func (s *Server) handleUnsubscribePage(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, false)
 	}
-	return s.renderPage(c, http.StatusOK, page{Title: "Stop emails from these comments?", Button: "Unsubscribe",
+	return s.renderPage(c, http.StatusOK, linkPage{Title: "Stop emails from these comments?", Button: "Unsubscribe",
 		Message: "Press the button and " + email + " gets no more email about comments here."})
 }
 
@@ -75,6 +75,6 @@ func (s *Server) handleUnsubscribe(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, false)
 	}
-	return s.renderPage(c, http.StatusOK, page{Title: "You are unsubscribed",
+	return s.renderPage(c, http.StatusOK, linkPage{Title: "You are unsubscribed",
 		Message: email + " will get no more email about comments here."})
 }

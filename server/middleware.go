@@ -95,10 +95,15 @@ func (s *Server) rateLimit() echo.MiddlewareFunc {
 const actorKey = "parley.actor"
 
 // requireModerator lets through requests from a moderator, identified by an
-// API token (Authorization: Bearer …).
+// API token (Authorization: Bearer …) or by the admin page's session cookie
+// with its CSRF token (see withSession).
 func (s *Server) requireModerator(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		scheme, secret, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		auth := c.Request().Header.Get(echo.HeaderAuthorization)
+		if auth == "" {
+			return s.withSession(c, next)
+		}
+		scheme, secret, ok := strings.Cut(auth, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return moderation.ErrUnauthorized
 		}

@@ -42,6 +42,11 @@ type Server struct {
 	log     *slog.Logger
 	origins map[string]bool
 	assets  *assets
+
+	// the admin page: sessions, their cookie and the parsed templates
+	sessions *moderation.Sessions
+	cookie   sessionCookie
+	pages    *adminPages
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -61,6 +66,9 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 		s.origins[o] = true
 	}
 	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if err := s.initAdmin(pub); err != nil {
 		return nil, err
 	}
 	e := s.echo
@@ -113,6 +121,7 @@ func (s *Server) routes() {
 	admin.POST("/forget", s.handleForget)
 	admin.GET("/me/notifications", s.handleGetNotifyPrefs)
 	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
+	s.adminRoutes(admin)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

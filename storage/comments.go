@@ -208,6 +208,7 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 			return nil
 		}
 		comments := tx.Bucket(bucketComments)
+		mayMatch := searchFilter(q.Search)
 		cur := status.Cursor()
 		k, post := cur.First()
 		if q.Cursor != "" {
@@ -220,13 +221,19 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 			if q.Post != "" && string(post) != q.Post {
 				continue
 			}
-			if len(out) == q.Limit {
-				next = out[len(out)-1].ID
-				return nil
+			if !mayMatch(comments.Get(k)) {
+				continue
 			}
 			var c moderation.Comment
 			if err := load(comments, k, &c); err != nil {
 				return fmt.Errorf("list comment %s: %w", k, err)
+			}
+			if !q.Matches(&c) {
+				continue
+			}
+			if len(out) == q.Limit {
+				next = out[len(out)-1].ID
+				return nil
 			}
 			out = append(out, &c)
 		}

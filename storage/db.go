@@ -46,6 +46,8 @@ import (
 //	commenters  lower-cased email → JSON moderation.Commenter (approved count,
 //	            verified, unsubscribed)
 //	links       nonce → uint64 Unix expiry, for each used single-use link
+//	sessions    session ID (SHA-256 of the cookie's secret, hex) → JSON
+//	            moderation.Session (schema 4)
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -66,6 +68,7 @@ var (
 	bucketTokenIDs   = []byte("tokenids")
 	bucketClaims     = []byte("claims")
 	bucketBlocklist  = []byte("blocklist")
+	bucketSessions   = []byte("sessions")
 	keySchema        = []byte("schema")
 )
 
@@ -96,6 +99,10 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	migrateOutbox, // 3: notifications (storage/outbox.go)
+	func(tx *bolt.Tx) error { // 4: admin page sessions
+		_, err := tx.CreateBucketIfNotExists(bucketSessions)
+		return err
+	},
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

@@ -37,8 +37,8 @@ var (
 	}()
 )
 
-// page is what one confirmation or result page shows.
-type page struct {
+// linkPage is what one confirmation or result page shows.
+type linkPage struct {
 	Title, Message      string
 	Comment             *moderation.Comment
 	Button, ButtonClass string // a button that POSTs to the page's own URL
@@ -59,7 +59,7 @@ func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) renderPage(c echo.Context, status int, p page) error {
+func (s *Server) renderPage(c echo.Context, status int, p linkPage) error {
 	p.Style = template.CSS(pageStyle)
 	var b bytes.Buffer
 	if err := pageTemplate.Execute(&b, p); err != nil {
@@ -77,10 +77,10 @@ func (s *Server) renderFailure(c echo.Context, err error, forModerators bool) er
 	if !errors.As(err, &de) {
 		s.log.Error("link failed", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("route", c.Path()), slog.Any("error", err))
-		return s.renderPage(c, http.StatusInternalServerError, page{Title: title,
+		return s.renderPage(c, http.StatusInternalServerError, linkPage{Title: title,
 			Message: "Something went wrong on our side; please try again in a moment."})
 	}
-	p := page{Title: title, Message: de.Message}
+	p := linkPage{Title: title, Message: de.Message}
 	if forModerators {
 		p.Link, p.LinkText = s.cfg.PublicURL+"/admin", "Open the admin page"
 	}

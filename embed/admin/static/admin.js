@@ -1,0 +1,120 @@
+// Parley admin: what every admin page shares. Calls to the API with the
+// session's CSRF token, messages (toasts), live counts per status, local times.
+'use strict';
+window.Parley = (() => {
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : '';
+
+  class ApiError extends Error {
+    constructor(status, code, message, fields) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.fields = fields || {};
+    }
+  }
+
+  // api calls the server and returns the decoded answer (JSON, or text for
+  // HTML fragments, or null when empty). Options: poll (background request:
+  // does not keep the session alive), feature (a name for a 404 message),
+  // raw (return the Response itself).
+  async function api(method, url, body, opts = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
+    if (opts.poll) headers['X-Parley-Poll'] = '1';
+    let res;
+    try {
+      res = await fetch(url, {
+        method, headers, credentials: 'same-origin', keepalive: !!opts.keepalive,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
+    }
+    if (res.ok) {
+      if (opts.raw) return res;
+      const type = res.headers.get('Content-Type') || '';
+      if (res.status === 204 || !type) return null;
+      return type.includes('json') ? res.json() : res.text();
+    }
+    let err = {};
+    try { err = (await res.json()).error || {}; } catch (e) { /* not JSON */ }
+    if (res.status === 401) {
+      sessionEnded();
+      throw new ApiError(401, 'unauthorized', 'Your session has ended. Sign in again to go on.');
+    }
+    if (res.status === 404 && opts.feature) {
+      throw new ApiError(404, 'not_found', opts.feature + ' is not available on this server yet.');
+    }
+    throw new ApiError(res.status, err.code || 'internal', err.message || 'The server answered ' + res.status + '.', err.fields);
+  }
+
+  let ended = false;
+  function sessionEnded() {
+    if (ended) return;
+    ended = true;
+    const link = document.createElement('a');
+    link.href = '/admin/login';
+    link.textContent = 'Sign in again';
+    toast('Your session has ended. ', { action: link, timeout: 0, error: true });
+  }
+
+  // toast shows a short message. Options: error, timeout (ms, 0 keeps it),
+  // undo (a function: adds an Undo button), action (an element to add).
+  function toast(message, opts = {}) {
+    const box = document.getElementById('toasts');
+    if (!box) return { close() {} };
+    const el = document.createElement('div');
+    el.className = 'toast' + (opts.error ? ' toast-error' : '');
+    const text = document.createElement('span');
+    text.textContent = message;
+    el.append(text);
+    let timer = 0;
+    const close = () => { clearTimeout(timer); el.remove(); };
+    if (opts.undo) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = 'Undo';
+      b.addEventListener('click', () => { close(); opts.undo(); });
+      el.append(' ', b);
+    }
+    if (opts.action) el.append(opts.action);
+    const x = document.createElement('button');
+    x.type = 'button';
+    x.className = 'toast-close';
+    x.setAttribute('aria-label', 'Dismiss');
+    x.textContent = '×';
+    x.addEventListener('click', close);
+    el.append(x);
+    box.append(el);
+    const timeout = opts.timeout === undefined ? (opts.error ? 10000 : 6000) : opts.timeout;
+    if (timeout > 0) timer = setTimeout(close, timeout);
+    return { close };
+  }
+
+  async function refreshCounts() {
+    if (!csrf || ended) return;
+    try {
+      const counts = await api('GET', '/api/admin/counts', undefined, { poll: true });
+      for (const el of document.querySelectorAll('[data-count]')) {
+        el.textContent = counts[el.dataset.count] || 0;
+      }
+    } catch (e) { /* the next round tries again */ }
+  }
+
+  function localTimes(root) {
+    for (const t of root.querySelectorAll('time[datetime]')) {
+      const d = new Date(t.getAttribute('datetime'));
+      if (!isNaN(d)) t.title = d.toLocaleString();
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    localTimes(document);
+    setInterval(() => { if (!document.hidden) refreshCounts(); }, 30000);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshCounts(); });
+  });
+
+  return { api, toast, refreshCounts, localTimes, ApiError };
+})();

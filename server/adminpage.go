@@ -1,0 +1,327 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"parley/embed"
+	"parley/moderation"
+)
+
+// adminCSP is the admin page's policy: only Parley's own scripts, styles and
+// requests, no inline script or style at all, no framing. A comment's HTML
+// that somehow slipped past the sanitizer still could not run a script.
+const adminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// queuePage is how many comments the queue shows at a time.
+const queuePage = 50
+
+// page is what every admin template gets.
+type page struct {
+	Title   string
+	Nav     string // the current section, for the navigation
+	Me      moderation.Actor
+	CSRF    string
+	Counts  map[moderation.Status]int
+	Error   string
+	Scripts []string // page scripts under /admin/static/, after admin.js
+	Data    any
+}
+
+// adminPages holds the admin templates, parsed once at start: one set per
+// page, each the layout plus the page's "main".
+type adminPages struct {
+	sets map[string]*template.Template
+}
+
+var adminPageNames = []string{"login", "queue", "audit", "team", "settings", "account", "forbidden"}
+
+func newAdminPages(files fs.FS, postURL func(string) string) (*adminPages, error) {
+	funcs := template.FuncMap{
+		"when":       func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"postURL":    postURL,
+		"published":  func(h string) template.HTML { return template.HTML(h) }, // the sanitizer's output, as readers get it
+		"statuses":   func() []moderation.Status { return moderation.Statuses },
+		"isOwner":    func(a moderation.Actor) bool { return a.Can(moderation.RoleOwner) },
+		"count":      func(counts map[moderation.Status]int, s moderation.Status) int { return counts[s] },
+		"label":      statusLabel,
+		"pathEscape": url.PathEscape,
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "admin/layout.html", "admin/items.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &adminPages{sets: map[string]*template.Template{}}
+	for _, name := range adminPageNames {
+		set, err := template.Must(base.Clone()).ParseFS(files, "admin/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.sets[name] = set
+	}
+	return p, nil
+}
+
+func statusLabel(s moderation.Status) string {
+	return map[moderation.Status]string{moderation.StatusPending: "Pending", moderation.StatusApproved: "Approved",
+		moderation.StatusRejected: "Rejected", moderation.StatusSpam: "Spam"}[s]
+}
+
+// render writes a whole admin page, or a fragment when name is "items".
+func (p *adminPages) render(c echo.Context, status int, name string, data page) error {
+	var buf bytes.Buffer
+	var err error
+	if name == "items" {
+		err = p.sets["queue"].ExecuteTemplate(&buf, "items", data)
+	} else {
+		err = p.sets[name].ExecuteTemplate(&buf, "layout.html", data)
+	}
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	if name != "items" { // a fragment keeps the API's CSP, which allows nothing at all
+		h.Set("Content-Security-Policy", adminCSP)
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// initAdmin builds what the admin page needs; called once by New.
+func (s *Server) initAdmin(pub *url.URL) error {
+	sessions, err := moderation.NewSessions(s.svc)
+	if err != nil {
+		return err
+	}
+	blog := origin(pub)
+	if len(s.cfg.Origins) > 0 {
+		blog = strings.TrimRight(s.cfg.Origins[0], "/")
+	}
+	pages, err := newAdminPages(embed.Files, func(post string) string { return postURL(blog, post) })
+	if err != nil {
+		return err
+	}
+	s.sessions, s.pages, s.cookie = sessions, pages, newSessionCookie(pub)
+	return nil
+}
+
+// postURL links a post key to its page: keys that are paths live on the
+// (first) blog origin, absolute http(s) keys are their own page, and other
+// keys (opaque ids) have no link.
+func postURL(blog, post string) string {
+	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") {
+		return blog + post
+	}
+	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return post
+	}
+	return ""
+}
+
+// adminRoutes adds the admin pages and the admin page's API endpoints.
+func (s *Server) adminRoutes(api *echo.Group) {
+	e := s.echo
+	e.GET("/admin/static/:name", func(c echo.Context) error { return s.assets.handler("admin/static/" + c.Param("name"))(c) })
+	e.GET("/admin/login", s.handleLoginPage)
+	formLimit := middleware.BodyLimit(publicBodyLimit)
+	e.POST("/admin/login", s.handleLogin, formLimit)
+	e.POST("/admin/logout", s.handleLogout, formLimit, s.requireSession)
+
+	pages := e.Group("/admin", s.requirePage)
+	pages.GET("", s.handleQueue)
+	pages.GET("/audit", s.handleAuditPage)
+	pages.GET("/account", s.simplePage("account", "Your account", "account", false))
+	pages.GET("/team", s.handleTeamPage)
+	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", true))
+
+	api.GET("/queue", s.handleQueueItems)
+	api.GET("/counts", s.handleStatusCounts)
+	api.POST("/comments/:id/restore", s.handleModerate(moderation.ActionRestore))
+	api.POST("/comments/:id/reply", s.handleReply)
+	api.GET("/moderators", s.handleTeam)
+	api.POST("/moderators", s.handleAddModerator)
+	api.PATCH("/moderators/:name", s.handleSetRole)
+	api.DELETE("/moderators/:name", s.handleRemoveModerator)
+	api.POST("/account/password", s.handleChangePassword)
+	api.GET("/tokens", s.handleTokens)
+	api.POST("/tokens", s.handleCreateToken)
+	api.DELETE("/tokens/:id", s.handleRevokeToken)
+}
+
+// requireSession accepts the admin page's cookie only (for sign-out).
+func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error { return s.withSession(c, next) }
+}
+
+// requirePage sends visitors without a session to the sign-in form.
+func (s *Server) requirePage(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, sess, err := s.session(c)
+		if errors.Is(err, moderation.ErrUnauthorized) {
+			if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+				return s.bounce(c)
+			}
+			return c.Redirect(http.StatusSeeOther, "/admin/login")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(actorKey, actor)
+		c.Set(sessionKey, sess)
+		return next(c)
+	}
+}
+
+// bounce answers a link followed from another site (a notification email in
+// webmail, say): the browser left the SameSite=Strict cookie off, so the page
+// reloads itself, now as a same-site navigation that carries the cookie. A
+// visitor who is not signed in then goes on to the sign-in form.
+func (s *Server) bounce(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", adminCSP)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Refresh", "0")
+	return c.HTML(http.StatusOK, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Parley</title>`+
+		`<meta http-equiv="refresh" content="0"><p>Opening the admin page…</p></html>`)
+}
+
+// newPage fills what every signed-in page shows: who, the CSRF token and the
+// counts per status.
+func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
+	actor := actorOf(c)
+	counts, err := s.svc.StatusCounts(c.Request().Context(), actor)
+	if err != nil {
+		return page{}, err
+	}
+	return page{Title: title, Nav: nav, Me: actor, CSRF: sessionOf(c).CSRF, Counts: counts}, nil
+}
+
+// simplePage serves a page whose content its script loads.
+func (s *Server) simplePage(name, title, nav string, ownersOnly bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := s.newPage(c, title, nav)
+		if err != nil {
+			return err
+		}
+		if ownersOnly && !p.Me.Can(moderation.RoleOwner) {
+			return s.pages.render(c, http.StatusForbidden, "forbidden", p)
+		}
+		p.Scripts = []string{"forms.js"}
+		return s.pages.render(c, http.StatusOK, name, p)
+	}
+}
+
+// queueView is the queue page's data.
+type queueView struct {
+	Query    moderation.Query
+	Comments []*moderation.Comment
+	Next     string
+}
+
+func queryOf(c echo.Context) moderation.Query {
+	q := moderation.Query{Status: moderation.Status(c.QueryParam("status")), Post: c.QueryParam("post"),
+		Search: c.QueryParam("q"), Cursor: c.QueryParam("cursor"), Limit: queuePage}
+	if !q.Status.Valid() {
+		q.Status = moderation.StatusPending
+	}
+	return q
+}
+
+// handleQueue serves the queue page: one status tab, oldest first, with the
+// search and post filter applied.
+func (s *Server) handleQueue(c echo.Context) error {
+	p, err := s.newPage(c, "Queue", "queue")
+	if err != nil {
+		return err
+	}
+	view := queueView{Query: queryOf(c)}
+	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), view.Query)
+	var ve *moderation.ValidationError
+	if errors.As(err, &ve) {
+		p.Error = "The search is too long."
+	} else if err != nil {
+		return err
+	}
+	p.Title = statusLabel(view.Query.Status)
+	p.Scripts, p.Data = []string{"queue.js"}, view
+	return s.pages.render(c, http.StatusOK, "queue", p)
+}
+
+// handleQueueItems serves the next page of queue items as HTML, for "load
+// more" and for polling; the cursor of the page after it is in X-Next-Cursor.
+func (s *Server) handleQueueItems(c echo.Context) error {
+	view := queueView{Query: queryOf(c)}
+	var err error
+	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), view.Query)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("X-Next-Cursor", view.Next)
+	return s.pages.render(c, http.StatusOK, "items", page{Data: view})
+}
+
+// auditView is the audit page's data.
+type auditView struct {
+	Entries []moderation.AuditEntry
+	Next    uint64
+}
+
+// handleAuditPage shows moderator actions, newest first.
+func (s *Server) handleAuditPage(c echo.Context) error {
+	p, err := s.newPage(c, "Audit log", "audit")
+	if err != nil {
+		return err
+	}
+	before, _ := strconv.ParseUint(c.QueryParam("before"), 10, 64)
+	entries, err := s.svc.AuditLog(c.Request().Context(), p.Me, 100, before)
+	if err != nil {
+		return err
+	}
+	view := auditView{Entries: entries}
+	if n := len(entries); n == 100 && entries[n-1].Seq > 1 {
+		view.Next = entries[n-1].Seq
+	}
+	p.Data = view
+	return s.pages.render(c, http.StatusOK, "audit", p)
+}
+
+// teamView is the team page's data.
+type teamView struct {
+	Moderators []moderation.ModeratorInfo
+	Tokens     []moderation.TokenInfo
+}
+
+// handleTeamPage shows moderators and API tokens to owners.
+func (s *Server) handleTeamPage(c echo.Context) error {
+	p, err := s.newPage(c, "Team and tokens", "team")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var view teamView
+	view.Moderators, err = s.svc.Team(ctx, p.Me)
+	if errors.Is(err, moderation.ErrForbidden) {
+		return s.pages.render(c, http.StatusForbidden, "forbidden", p)
+	}
+	if err != nil {
+		return err
+	}
+	if view.Tokens, err = s.svc.TokenList(ctx, p.Me); err != nil {
+		return err
+	}
+	p.Scripts, p.Data = []string{"forms.js"}, view
+	return s.pages.render(c, http.StatusOK, "team", p)
+}

@@ -1,11 +1,13 @@
 // Package embed holds the files Parley serves to browsers: the comment widget,
-// the count script and the demo page. It has no logic beyond embedding them
-// and imports nothing of ours.
+// the count script, the demo page, and the templates and style of the pages
+// the server renders for readers without JavaScript. It has no logic beyond
+// embedding them and imports nothing of ours.
 package embed
 
 import "embed"
 
-// Files are the static files, served at their names by the server.
+// Files are the static files, served at their names by the server, and the
+// page templates (page.html, thread.html, page.css) it parses once at start.
 //
-//go:embed index.html embed.js count.js
+//go:embed index.html embed.js count.js page.html thread.html page.css
 var Files embed.FS

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,19 +164,26 @@ func seed(t *testing.T, a *app, subs ...moderation.Submission) []string {
 	return ids
 }
 
+// moderatorTokens holds one API token per app, made on first use.
+var moderatorTokens sync.Map // *app → string
+
 // moderate acts on a comment through the real moderation API, as a
 // moderator's script would, with a bearer token.
 func moderate(t *testing.T, a *app, method, path string) {
 	t.Helper()
-	secret, _, err := a.Svc.CreateToken(context.Background(), "e2e-"+rand.Text()[:6], moderation.RoleModerator)
-	if err != nil {
-		t.Fatal(err)
+	secret, ok := moderatorTokens.Load(a)
+	if !ok {
+		s, _, err := a.Svc.CreateToken(context.Background(), "e2e", moderation.RoleModerator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, _ = moderatorTokens.LoadOrStore(a, s)
 	}
 	req, err := http.NewRequest(method, a.URL+"/api/admin/comments/"+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Authorization", "Bearer "+secret.(string))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -224,17 +229,24 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // waitFor polls a JavaScript predicate until it is truthy; on timeout it
-// fails with what the describe script says about the page.
+// fails with what the describe script says about the page. Errors count as
+// "not yet": a navigation can briefly leave no context to evaluate in.
 func waitFor(t *testing.T, ctx context.Context, what, js, describe string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second),
-		chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		state := "?"
-		if describe != "" {
-			state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](describe))
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")", chromedp.EvalAwaitPromise)); ok && err == nil {
+			return
 		}
-		t.Fatalf("waiting for %s: %v (page: %s)", what, err, state)
+		time.Sleep(50 * time.Millisecond)
 	}
+	state := "?"
+	if describe != "" {
+		state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](describe))
+	}
+	t.Fatalf("waiting for %s: timed out (last error: %v; page: %s)", what, err, state)
 }
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
@@ -384,8 +396,3 @@ func (s *antiSpam) check(i int) error {
 	delete(s.answers, f.Token) // single-use, as the real pipeline treats them
 	return nil
 }
-
-var errNoWidget = errors.New("no widget")
-
-// spaced makes a payload list readable in failure messages.
-func spaced(ss []string) string { return strings.Join(ss, " | ") }

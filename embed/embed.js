@@ -236,12 +236,17 @@
       this.frame = h('section', { class: 'root', 'aria-labelledby': 'heading', lang: this.s.lang, part: 'root' },
         this.heading, this.status, this.list, this.home);
       root.append(this.frame);
+      this.list.addEventListener('click', (e) => {
+        const button = e.target.closest('.parley-reply');
+        if (button) this.openReply(button.closest('li'), button);
+      });
       this.applyTheme();
       // Until the thread is known the heading waits; an adopted fragment has one.
       this.heading.textContent = this.headingText(this.list.querySelectorAll('li.parley-comment:not(.parley-deleted)').length);
       this.heading.hidden = !this.nodes.size;
       addEventListener('hashchange', () => this.reveal());
-      this.load();
+      // Only once the thread is in is the form where it will stay, below it.
+      this.load().then(() => this.whenVisible(this.form));
     }
 
     applyTheme() {
@@ -322,35 +327,47 @@
         h('p', { class: 'parley-body', text: this.s.deleted }));
     }
 
+    // comment builds a comment from a clone of one prototype: far cheaper
+    // than creating each element, which counts on a thread of hundreds.
     comment(c) {
+      this.proto ||= h('li', { class: 'parley-comment', part: 'comment', itemprop: 'comment', itemscope: true, itemtype: COMMENT },
+        h('div', { class: 'parley-meta' },
+          h('span', { class: 'parley-author', itemprop: 'author', itemscope: true, itemtype: PERSON }),
+          h('a', { class: 'parley-permalink' }, h('time', { itemprop: 'dateCreated' }))),
+        h('div', { class: 'parley-body', itemprop: 'text' }),
+        h('div', { class: 'parley-actions' }, this.replyButton()));
+      const li = this.proto.cloneNode(true);
+      li.id = 'parley-' + c.id;
+      li.dataset.parleyId = c.id;
+      const [meta, body, actions] = li.children;
+      const [author, link] = meta.children;
       const name = h('span', { itemprop: 'name', text: c.author });
-      const author = h('span', { class: 'parley-author', itemprop: 'author', itemscope: true, itemtype: PERSON },
-        c.website ? h('a', { href: c.website, rel: 'nofollow ugc noopener', itemprop: 'url' }, name) : name);
-      const body = h('div', { class: 'parley-body', itemprop: 'text' });
+      author.append(c.website ? h('a', { href: c.website, rel: 'nofollow ugc noopener', itemprop: 'url' }, name) : name);
+      if (c.site) link.before(h('span', { class: 'parley-site', text: this.s.site }));
+      // An absolute link: a page's <base href> would send '#…' elsewhere.
+      link.href = location.href.split('#')[0] + '#parley-' + c.id;
+      link.firstChild.dateTime = c.created;
+      link.firstChild.textContent = this.dates.format(new Date(c.created));
       inert.innerHTML = c.html; // the server's sanitized HTML, parsed inert
       body.append(inert.content);
-      const li = h('li', { class: 'parley-comment', id: 'parley-' + c.id, 'data-parley-id': c.id, part: 'comment',
-        itemprop: 'comment', itemscope: true, itemtype: COMMENT },
-      h('div', { class: 'parley-meta' }, author,
-        c.site ? h('span', { class: 'parley-site', text: this.s.site }) : null,
-        // An absolute link: a page's <base href> would send '#…' elsewhere.
-        h('a', { class: 'parley-permalink', href: location.href.split('#')[0] + '#parley-' + c.id },
-          h('time', { itemprop: 'dateCreated', datetime: c.created }))),
-      body, h('div', { class: 'parley-actions' }));
-      this.enhance(li, c);
+      actions.firstChild.setAttribute('aria-label', fill(this.s.reply_to, { author: c.author }));
       return li;
     }
 
-    // enhance localizes the date and gives the comment its Reply button.
+    replyButton() {
+      return h('button', { type: 'button', class: 'link parley-reply', 'aria-expanded': 'false', part: 'button', text: this.s.reply });
+    }
+
+    // enhance gives a server-rendered comment its localized date and a Reply
+    // button in place of its link to the no-JavaScript page.
     enhance(li, c) {
       const time = li.querySelector(':scope > .parley-meta time');
       if (time) time.textContent = this.dates.format(new Date(c.created));
       const actions = li.querySelector(':scope > .parley-actions');
       if (!actions || actions.querySelector('button')) return;
-      const author = c.author || li.querySelector('[itemprop=name]')?.textContent || '';
-      actions.replaceChildren(h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', part: 'button',
-        text: this.s.reply, 'aria-label': fill(this.s.reply_to, { author }),
-        onclick: (e) => this.openReply(li, c.id, author, e.currentTarget) }));
+      const button = this.replyButton();
+      button.setAttribute('aria-label', fill(this.s.reply_to, { author: c.author }));
+      actions.replaceChildren(button);
     }
 
     showPending(p) {
@@ -377,6 +394,7 @@
       if (!target) return;
       this.root.querySelector('.parley-target')?.classList.remove('parley-target');
       target.classList.add('parley-target');
+      this.frame.classList.add('laid-out'); // estimated heights above would land the scroll astray
       target.scrollIntoView({ block: 'start' });
     }
 
@@ -417,7 +435,6 @@
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary', part: 'button', text: s.submit }),
         h('button', { type: 'button', class: 'link cancel', hidden: true, text: s.cancel_reply, onclick: () => this.closeReply(true) })));
-      this.whenVisible(form);
       return form;
     }
 
@@ -455,9 +472,10 @@
       return this.ready;
     }
 
-    openReply(li, id, author, button) {
+    openReply(li, button) {
       this.closeReply(false);
-      this.parent = id;
+      this.parent = li.dataset.parleyId;
+      const author = li.querySelector('[itemprop=name]').textContent;
       this.replyButton = button;
       button.setAttribute('aria-expanded', 'true');
       this.form.querySelector('#form-heading').textContent = fill(this.s.reply_to, { author });
@@ -565,7 +583,10 @@
   }
 
   // Theming: the page sets --parley-* custom properties on the container;
-  // everything else stays inside the shadow root.
+  // everything else stays inside the shadow root. Top-level comments skip
+  // rendering while off screen (content-visibility), which keeps the first
+  // paint of a long thread short; a permalink lays them all out (.laid-out)
+  // so that its scroll lands true.
   const CSS = `
 :host{display:block}
 .root{--text:var(--parley-text,#1f2328);--muted:var(--parley-muted,#57606a);--bg:var(--parley-background,#fff);
@@ -581,6 +602,7 @@ a{color:var(--accent)}
 ol{list-style:none;margin:0;padding:0}
 ol ol{margin:.75em 0 0 var(--parley-indent,1.25em);padding-left:.75em;border-left:2px solid var(--border)}
 .parley-comment{margin:0 0 1em;scroll-margin-top:1em}
+.root:not(.laid-out)>ol>.parley-comment{content-visibility:auto;contain-intrinsic-size:auto 8em}
 .parley-meta{display:flex;flex-wrap:wrap;gap:.25em .6em;align-items:baseline;font-size:.9em;color:var(--muted)}
 .parley-author{font-weight:600;color:var(--text)}
 .parley-permalink{color:var(--muted)}

@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"parley/moderation"
+)
+
+// TestWidgetFirstRender500 measures the first render of a post with 500
+// approved comments (100 of them replies) in headless Chromium, and reports
+// the medians with b.ReportMetric. It asserts no time: the machine is shared.
+//
+//	go test ./e2e -run TestWidgetFirstRender500 -count=1 -v
+//
+// "to-paint" runs from navigation start to the first frame after the thread
+// is in the DOM; "widget" from embed.js arriving to that frame (parsing the
+// script, fetching the thread, building and laying out 500 comments).
+func TestWidgetFirstRender500(t *testing.T) {
+	b := startBlog(t)
+	w := startWidgetApp(t, b.URL)
+	seedMany(t, w.app, "/big", 400, 100)
+	ctx := newBrowser(t)
+	page := b.page("/big", "A popular post", `<p>An article that drew a crowd.</p>`+w.embedTag(`data-post="/big"`)+
+		`<script>addEventListener('parley:ready', () => requestAnimationFrame(() => setTimeout(() => {
+	const embed = performance.getEntriesByType('resource').find(e => e.name.endsWith('/embed.js'));
+	window.__timing = {paint: performance.now(), widget: performance.now() - embed.responseEnd,
+		comments: document.querySelector('#parley').shadowRoot.querySelectorAll('li.parley-comment').length};
+})));</script>`)
+
+	type timing struct {
+		Paint, Widget float64
+		Comments      int
+	}
+	var paints, widgets []float64
+	var failure error
+	res := testing.Benchmark(func(bb *testing.B) {
+		for bb.Loop() {
+			ms, err := firstRender[timing](ctx, page)
+			if err == nil && ms.Comments != 500 {
+				err = fmt.Errorf("rendered %d comments, want 500", ms.Comments)
+			}
+			if err != nil {
+				failure = err
+				bb.SkipNow()
+			}
+			paints, widgets = append(paints, ms.Paint), append(widgets, ms.Widget)
+		}
+		bb.ReportMetric(median(paints), "ms-to-paint")
+		bb.ReportMetric(median(widgets), "ms-widget")
+		bb.ReportMetric(0, "ns/op") // the page loads, not the loop, are the figure
+	})
+	if failure != nil {
+		t.Fatal(failure)
+	}
+	t.Logf("first render of 500 comments, median of %d page loads: %s", len(paints), res)
+}
+
+// firstRender loads url and returns the timings its page recorded.
+func firstRender[T any](ctx context.Context, url string) (T, error) {
+	var zero T
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return zero, err
+	}
+	return chromedp.Run(ctx, chromedp.Poll[T](`window.__timing`))
+}
+
+// seedMany stores top approved comments on post, then replies to the first
+// of them, all approved in bulk.
+func seedMany(t *testing.T, a *app, post string, top, replies int) {
+	t.Helper()
+	ctx := context.Background()
+	submit := func(n int, parent func(i int) string) []string {
+		ids := make([]string, n)
+		for i := range n {
+			c, err := a.Svc.Submit(ctx, moderation.Submission{Post: post, Parent: parent(i), Author: fmt.Sprintf("Reader %d", i),
+				Email: "reader@example.com", Website: "https://example.com/~reader",
+				Body: fmt.Sprintf("Comment %d: a *fair* point about `code`, with [a link](https://example.com/%d).\n\nAnd a second paragraph.", i, i)},
+				moderation.Client{IP: "192.0.2.7"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = c.ID
+		}
+		if _, err := a.Svc.Moderate(ctx, a.Owner, ids, moderation.ActionApprove); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	parents := submit(top, func(int) string { return "" })
+	submit(replies, func(i int) string { return parents[i%20] })
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}

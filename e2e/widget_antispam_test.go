@@ -29,9 +29,7 @@ func TestWidgetAntiSpamContract(t *testing.T) {
 
 	for i, body := range []string{"First, with notifications.", "Second, right after."} {
 		do(t, ctx,
-			chromedp.SendKeys(field("#parley", "#f-author"), "Ada"),
-			chromedp.SendKeys(field("#parley", "#f-email"), "ada@example.com"),
-			chromedp.SendKeys(field("#parley", "#f-body"), body))
+			typeComment("#parley", "Ada", "ada@example.com", body))
 		if i == 0 {
 			do(t, ctx, chromedp.Click(field("#parley", "[name=notify_published]")), chromedp.Click(field("#parley", "[name=notify_replies]")))
 		}

@@ -72,12 +72,8 @@ func TestWidgetTwoOnOnePage(t *testing.T) {
 		t.Errorf("first widget shows %q", got)
 	}
 	do(t, ctx,
-		chromedp.SendKeys(field(".second", "#f-author"), "Lin"),
-		chromedp.SendKeys(field(".second", "#f-email"), "lin@example.com"),
-		chromedp.SendKeys(field(".second", "#f-body"), "Posted from the second widget."),
-		chromedp.Click(field(".second", "button[type=submit]")))
-	waitFor(t, ctx, "the second widget's submission", shadow(".second", `return root.querySelector('.parley-pending')`),
-		shadow(".second", `return root.textContent`))
+		typeComment(".second", "Lin", "lin@example.com", "Posted from the second widget."))
+	send(t, ctx, ".second")
 	if n := eval[int](t, ctx, shadow("#parley", `return root.querySelectorAll('.parley-pending').length`)); n != 0 {
 		t.Error("the first widget shows the second one's pending comment")
 	}
@@ -105,12 +101,8 @@ document.addEventListener('securitypolicyviolation', e => window.__violations.pu
 		t.Errorf("the widget's styles did not apply under the page's CSP: button background %s", got)
 	}
 	do(t, ctx,
-		chromedp.SendKeys(field("#parley", "#f-author"), "Ada"),
-		chromedp.SendKeys(field("#parley", "#f-email"), "ada@example.com"),
-		chromedp.SendKeys(field("#parley", "#f-body"), "From a strict page."),
-		chromedp.Click(field("#parley", "button[type=submit]")))
-	waitFor(t, ctx, "the cross-origin submission", shadow("#parley", `return root.querySelector('.parley-pending')`),
-		shadow("#parley", `return root.textContent`))
+		typeComment("#parley", "Ada", "ada@example.com", "From a strict page."))
+	send(t, ctx, "#parley")
 	if v := eval[[]string](t, ctx, `window.__violations`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}
@@ -296,11 +288,8 @@ func TestDemoPage(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "demo page")
 	do(t, ctx,
-		chromedp.SendKeys(field("#parley", "#f-author"), "Visitor"),
-		chromedp.SendKeys(field("#parley", "#f-email"), "visitor@example.com"),
-		chromedp.SendKeys(field("#parley", "#f-body"), "Trying the demo."),
-		chromedp.Click(field("#parley", "button[type=submit]")))
-	waitFor(t, ctx, "the demo submission", shadow("#parley", `return root.querySelector('.parley-pending')`), shadow("#parley", `return root.textContent`))
+		typeComment("#parley", "Visitor", "visitor@example.com", "Trying the demo."))
+	send(t, ctx, "#parley")
 	if q := pending(t, a); len(q) != 1 || q[0].Post != "/2015/12/xi-wuzhen" {
 		t.Fatalf("stored %+v", q)
 	}

@@ -219,6 +219,23 @@ func field(host, sel string) chromedp.JSPath {
 	return chromedp.JSPath(fmt.Sprintf(`document.querySelector(%q).shadowRoot.querySelector(%q)`, host, sel))
 }
 
+// typeComment types a reader's name, email and comment into the widget.
+func typeComment(host, author, email, body string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(field(host, "#f-author"), author),
+		chromedp.SendKeys(field(host, "#f-email"), email),
+		chromedp.SendKeys(field(host, "#f-body"), body))
+}
+
+// send clicks the widget's submit button and waits until it shows the
+// writer's own comment as pending.
+func send(t *testing.T, ctx context.Context, host string) {
+	t.Helper()
+	do(t, ctx, chromedp.Click(field(host, "button[type=submit]")))
+	waitFor(t, ctx, "the submission to be accepted", shadow(host, `return root.querySelector('.parley-pending')`),
+		shadow(host, `return root.textContent`))
+}
+
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))

@@ -38,11 +38,8 @@ func TestWidgetSubmitModerateReload(t *testing.T) {
 		chromedp.SendKeys(field("#parley", "#f-email"), "ada@example.com"),
 		chromedp.SendKeys(field("#parley", "#f-website"), "https://ada.example.org"),
 		chromedp.SendKeys(field("#parley", "#f-body"), "The canal photos are *lovely*.\nWhich guesthouse was it?"),
-		chromedp.Click(field("#parley", "[name=remember]")),
-		chromedp.Click(field("#parley", "button[type=submit]")),
-	)
-	waitFor(t, ctx, "awaiting moderation", shadow("#parley", `return root.querySelector('.parley-pending')`),
-		shadow("#parley", `return root.textContent`))
+		chromedp.Click(field("#parley", "[name=remember]")))
+	send(t, ctx, "#parley")
 	if got := text(t, ctx, "#parley", ".status"); !strings.Contains(got, "awaiting moderation") {
 		t.Errorf("status = %q, want it to say the comment awaits moderation", got)
 	}
@@ -66,6 +63,13 @@ func TestWidgetSubmitModerateReload(t *testing.T) {
 	}
 	if got := publicCount(t, w.URL, "/2015/12/xi-wuzhen"); got != 0 {
 		t.Errorf("public count before approval = %d, want 0", got)
+	}
+
+	// Their own pending comment stays in view for them across a reload.
+	do(t, ctx, chromedp.Reload())
+	waitReady(t, ctx, "#parley")
+	if got := text(t, ctx, "#parley", ".parley-pending .parley-badge"); got != "Awaiting moderation" {
+		t.Errorf("after a reload the pending comment shows %q", got)
 	}
 
 	approve(t, w.app, c.ID)
@@ -195,9 +199,7 @@ func TestWidgetServerStoppedMidSubmit(t *testing.T) {
 	})
 	const body = "A long, carefully written comment\nthat must survive a crash."
 	do(t, ctx,
-		chromedp.SendKeys(field("#parley", "#f-author"), "Grace"),
-		chromedp.SendKeys(field("#parley", "#f-email"), "grace@example.com"),
-		chromedp.SendKeys(field("#parley", "#f-body"), body),
+		typeComment("#parley", "Grace", "grace@example.com", body),
 		chromedp.Click(field("#parley", "button[type=submit]")),
 	)
 	select {
@@ -225,9 +227,7 @@ func TestWidgetServerStoppedMidSubmit(t *testing.T) {
 
 	w.setHook(nil)
 	w.restart(t)
-	do(t, ctx, chromedp.Click(field("#parley", "button[type=submit]")))
-	waitFor(t, ctx, "the retry to be accepted", shadow("#parley", `return root.querySelector('.parley-pending')`),
-		shadow("#parley", `return root.textContent`))
+	send(t, ctx, "#parley")
 	queue := pending(t, w.app)
 	if len(queue) != 1 || queue[0].Body != body {
 		t.Fatalf("after the retry the queue holds %d comments (%v)", len(queue), queue)
@@ -266,9 +266,7 @@ func TestWidgetReplyFlow(t *testing.T) {
 		t.Errorf("after cancel (form home|focus) = %q", got)
 	}
 	do(t, ctx, chromedp.Click(reply),
-		chromedp.SendKeys(field("#parley", "#f-author"), "Mei"),
-		chromedp.SendKeys(field("#parley", "#f-email"), "mei@example.com"),
-		chromedp.SendKeys(field("#parley", "#f-body"), "Thanks, Ada."),
+		typeComment("#parley", "Mei", "mei@example.com", "Thanks, Ada."),
 		chromedp.Click(field("#parley", "button[type=submit]")))
 	waitFor(t, ctx, "the pending reply", shadow("#parley", `return root.querySelector('#parley-`+ids[0]+` > ol > .parley-pending')`),
 		shadow("#parley", `return root.textContent`))

@@ -22,7 +22,8 @@ import (
 )
 
 // views are the server-rendered pages, parsed once at start: the approved
-// thread as an HTML fragment ("thread") and the no-JavaScript page ("page").
+// thread as an HTML fragment ("thread") and the no-JavaScript page
+// ("page.html").
 var views = template.Must(template.ParseFS(embed.Files, "thread.html", "page.html"))
 
 // pageStyle is the no-JavaScript page's stylesheet, inlined in the page and
@@ -40,7 +41,7 @@ var pageStyle = func() template.CSS {
 var renderedPageCSP = func() string {
 	sum := sha256.Sum256([]byte(pageStyle))
 	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+		"'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }()
 
 // threadView is a post's approved thread, as the templates show it.

@@ -456,7 +456,7 @@
     prepare(fresh) {
       if (this.ready && !fresh) return this.ready;
       clearTimeout(this.refresh);
-      this.ready = get('api/form', [['post', this.post]]).then(async (res) => {
+      const ready = get('api/form', [['post', this.post]]).then(async (res) => {
         if (res.status === 404) return {}; // no anti-spam pipeline on this server
         if (!res.ok) throw new Error('HTTP ' + res.status);
         const t = await res.json();
@@ -466,10 +466,11 @@
         return pow ? { token: t.token, pow } : { token: t.token };
       }).catch((err) => {
         console.warn('Parley: no form token', err);
-        this.ready = null; // try again at submission; the comment still goes
+        if (this.ready === ready) this.ready = null; // try again at submission; the comment still goes
         return {};
       });
-      return this.ready;
+      this.ready = ready;
+      return ready;
     }
 
     openReply(li, button) {

@@ -62,34 +62,6 @@ func statusOf(t *testing.T, a *app, id string) moderation.Status {
 	return c.Status
 }
 
-// do runs browser steps or fails the test.
-func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: %v", js, err)
-	}
-	return v
-}
-
-// waitFor waits until a JavaScript expression is truthy, checking ten times a second.
-func waitFor(t *testing.T, ctx context.Context, js string) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil {
-		t.Fatalf("waiting for %s: %v", js, err)
-	}
-}
-
 // press types keys on whatever has focus.
 func press(t *testing.T, ctx context.Context, keys string) {
 	t.Helper()

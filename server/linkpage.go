@@ -18,8 +18,8 @@ import (
 //go:embed pages/page.html
 var pageFiles embed.FS
 
-// pageStyle is the pages' only style, allowed by its hash in the CSP.
-const pageStyle = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}
+// linkPageStyle is the pages' only style, allowed by its hash in the CSP.
+const linkPageStyle = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}
 main{max-width:40rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}
 h1{font-size:1.4rem;margin-top:0}article{border-left:4px solid #ccc;padding:.25rem 1rem;margin:1.5rem 0}
 .meta{color:#555;font-size:.9rem}button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:6px;color:#fff;background:#245;cursor:pointer}
@@ -31,7 +31,7 @@ var (
 		"html": func(s string) template.HTML { return template.HTML(s) }, // the stored, sanitized HTML that readers get
 	}).ParseFS(pageFiles, "pages/page.html"))
 	linkPageCSP = func() string {
-		sum := sha256.Sum256([]byte(pageStyle))
+		sum := sha256.Sum256([]byte(linkPageStyle))
 		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	}()
@@ -60,7 +60,7 @@ func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) renderPage(c echo.Context, status int, p linkPage) error {
-	p.Style = template.CSS(pageStyle)
+	p.Style = template.CSS(linkPageStyle)
 	var b bytes.Buffer
 	if err := pageTemplate.Execute(&b, p); err != nil {
 		return err

@@ -129,6 +129,9 @@ type thread struct {
 
 // handleThread serves a post's approved comments with an ETag.
 func (s *Server) handleThread(c echo.Context) error {
+	if c.QueryParam("format") == "html" {
+		return s.handleThreadHTML(c)
+	}
 	post := c.QueryParam("post")
 	comments, err := s.svc.Thread(c.Request().Context(), post)
 	if err != nil {

@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	e.GET("/", s.assets.handler("index.html"))
 	e.GET("/embed.js", s.assets.handler("embed.js"))
 	e.GET("/count.js", s.assets.handler("count.js"))
+	e.GET("/p", s.handlePage)
 
 	public := e.Group("/api", s.cors(), s.checkOrigin)
 	public.GET("/comments", s.handleThread)

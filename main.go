@@ -26,6 +26,9 @@ Usage:
   parley [serve] [flags]              run the service (the default command)
   parley token create --name NAME     print a new API token once
   parley moderator add NAME           add a moderator; password from standard input
+  parley export [--format F] [flags]  write comments: ndjson, json, csv or wxr (see -h)
+  parley import --format F FILE       load ndjson, json, wxr (WordPress) or disqus
+  parley backup FILE                  write a consistent copy of the database
   parley help                         show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
@@ -50,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = tokenCommand(ctx, args, stdout, stderr)
 	case "moderator":
 		err = moderatorCommand(ctx, args, stdin, stdout, stderr)
+	case "export", "import", "backup":
+		err = transferCommand(ctx, cmd, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -88,6 +88,10 @@ func (s *Server) routes() {
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
 	admin.GET("/audit", s.handleAudit)
+	admin.GET("/export", s.handleExport)
+	admin.GET("/backup", s.handleBackup)
+	// Import takes files far above the admin body limit, so it sits outside the group.
+	e.POST("/api/admin/import", s.handleImport, s.requireModerator)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

@@ -34,6 +34,9 @@ import (
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
 //	tokenids    token ID → secret hash, to revoke by ID
+//	imported    16-byte key of an imported comment (SHA-256 of its source
+//	            system, site and id there) → its Parley ID, so that importing
+//	            a file again skips what it created, even if deleted since
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -52,6 +55,7 @@ var (
 	bucketModerators = []byte("moderators")
 	bucketTokens     = []byte("tokens")
 	bucketTokenIDs   = []byte("tokenids")
+	bucketImported   = []byte("imported")
 	keySchema        = []byte("schema")
 )
 
@@ -72,6 +76,10 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(tx *bolt.Tx) error { // 2: import keys
+		_, err := tx.CreateBucketIfNotExists(bucketImported)
+		return err
 	},
 }
 

@@ -326,7 +326,6 @@ func (p *progress) finish() {
 	fmt.Fprintf(p.w, "import took %s: %s\n", time.Since(p.start).Round(time.Millisecond), p.counts(p.last))
 }
 
-
 // transferCommand runs export, import or backup.
 func transferCommand(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {

@@ -162,7 +162,7 @@ func TestWordPressFixture(t *testing.T) {
 	first := recs[0].Foreign
 	want := &moderation.Foreign{Source: "wxr", Site: site, ID: "101", Post: starlings, Author: "Zoë Ångström",
 		Email: "zoe@example.se", Website: "https://zoe.example.se", IP: "192.0.2.14",
-		HTML: "What a sight! We saw the same murmuration from the bridge.\n\nIt went on for twenty minutes,\nthen they all dropped into the reeds at once. 🐦",
+		HTML:   "What a sight! We saw the same murmuration from the bridge.\n\nIt went on for twenty minutes,\nthen they all dropped into the reeds at once. 🐦",
 		Status: moderation.StatusApproved, Created: utc("2024-02-10 19:05:12")}
 	if !reflect.DeepEqual(first, want) {
 		t.Errorf("first comment:\n got %+v\nwant %+v", first, want)

@@ -8,7 +8,6 @@ import (
 	"parley/moderation"
 )
 
-
 // disqusRef is an element that names a thread or post by its Disqus id.
 type disqusRef struct {
 	ID string `xml:"http://disqus.com/disqus-internals id,attr"`

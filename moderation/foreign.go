@@ -115,12 +115,13 @@ func (s *Service) fromHTML(raw string) (text, safe string, err error) {
 	}
 	var b strings.Builder
 	for _, n := range nodes {
-		markLinks(n)
+		adapt(n)
 		if err := html.Render(&b, n); err != nil {
 			return "", "", err
 		}
 	}
-	safe = s.renderer.Sanitize(b.String())
+	// Write void elements as goldmark does, so imported and native HTML match.
+	safe = s.renderer.Sanitize(strings.NewReplacer("<br/>", "<br>", "<hr/>", "<hr>").Replace(b.String()))
 	if nodes, err = parseFragment(safe); err != nil {
 		return "", "", err
 	}
@@ -160,8 +161,17 @@ func paragraphs(s string) string {
 	return b.String()
 }
 
-func markLinks(n *html.Node) {
-	if n.Type == html.ElementNode && n.DataAtom == atom.A {
+// adapt turns what other systems write into what the comment policy
+// allows: <b> and <i> become <strong> and <em>, and every link is marked like
+// a commenter's link.
+func adapt(n *html.Node) {
+	switch {
+	case n.Type != html.ElementNode:
+	case n.DataAtom == atom.B:
+		n.DataAtom, n.Data = atom.Strong, "strong"
+	case n.DataAtom == atom.I:
+		n.DataAtom, n.Data = atom.Em, "em"
+	case n.DataAtom == atom.A:
 		attrs := n.Attr[:0]
 		for _, a := range n.Attr {
 			if a.Key != "rel" {
@@ -171,7 +181,7 @@ func markLinks(n *html.Node) {
 		n.Attr = append(attrs, html.Attribute{Key: "rel", Val: linkRel})
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		markLinks(c)
+		adapt(c)
 	}
 }
 

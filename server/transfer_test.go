@@ -213,7 +213,7 @@ func TestRoundTripReproducesEveryComment(t *testing.T) {
 		}
 		parents = append(parents, c)
 	}
-	moderate(parents[0], moderation.ActionDelete) // has replies: stays as a tombstone
+	moderate(parents[0], moderation.ActionDelete)  // has replies: stays as a tombstone
 	moderate(parents[29], moderation.ActionDelete) // no replies: gone
 
 	dump := src.export(t, "format=ndjson")
@@ -258,7 +258,7 @@ func TestRoundTripReproducesEveryComment(t *testing.T) {
 // TestImportTwiceCreatesNoDuplicates imports each format's file twice.
 func TestImportTwiceCreatesNoDuplicates(t *testing.T) {
 	for _, c := range []struct {
-		format, file           string
+		format, file          string
 		created, invalid, sum int
 	}{
 		{"ndjson", "golden/export.ndjson", 8, 0, 8},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -86,6 +87,13 @@ var migrations = []func(tx *bolt.Tx) error{
 // OpenTimeout is how long Open waits for another process to let go of the file.
 const OpenTimeout = 3 * time.Second
 
+// initialMmapSize is the address space mapped up front. bbolt must remap
+// to grow the file and cannot while a read transaction is open, so a long
+// export or backup would stall every writer whenever the file outgrew its
+// map; mapped generously, it rarely has to. Address space, not memory: the
+// file grows only as data does (less on 32-bit systems, where space is short).
+var initialMmapSize = map[int]int{32: 128 << 20, 64: 1 << 30}[strconv.IntSize]
+
 // Open opens or creates the database at path and brings its schema up to date.
 // A file held by another process, a corrupt file or a file from a newer
 // Parley is a clear error; Open never overwrites an existing file.
@@ -96,7 +104,7 @@ func Open(path string) (db *DB, err error) {
 			db, err = nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database (%v)", path, r)
 		}
 	}()
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the database is in use by another process (is parley serve running?)", path)

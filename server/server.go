@@ -25,6 +25,9 @@ type Config struct {
 	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
 	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
 	RateLimit int      // submissions per minute per client; 0 turns the limit off
+	// ImportLimit is the largest file POST /api/admin/import takes, in bytes;
+	// 0 means MaxImportBytes.
+	ImportLimit int64
 }
 
 // Server routes HTTP requests to the moderation service.

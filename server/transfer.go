@@ -17,10 +17,18 @@ import (
 	"parley/moderation"
 )
 
-// MaxImportBytes is the largest file POST /api/admin/import takes. The
-// import streams, so the limit guards the disk, not memory; larger files go
-// through "parley import", which has none.
+// MaxImportBytes is the largest file POST /api/admin/import takes unless
+// Config.ImportLimit says otherwise. The import streams, so the limit guards
+// the disk, not memory; larger files go through "parley import", which has
+// none.
 const MaxImportBytes = 256 << 20
+
+func (s *Server) importLimit() int64 {
+	if s.cfg.ImportLimit > 0 {
+		return s.cfg.ImportLimit
+	}
+	return MaxImportBytes
+}
 
 // transferTimeout replaces the server's read and write timeouts for export,
 // import and backup, which move whole databases over slow links.
@@ -79,11 +87,12 @@ func (s *Server) handleImport(c echo.Context) error {
 		return err
 	}
 	r := c.Request()
-	if r.ContentLength > MaxImportBytes {
-		return tooLarge(0)
+	limit := s.importLimit()
+	if r.ContentLength > limit {
+		return tooLarge(limit, 0)
 	}
 	s.extendDeadlines(c)
-	body, err := uploadedFile(r)
+	body, err := uploadedFile(r, limit)
 	if err != nil {
 		return err
 	}
@@ -93,15 +102,15 @@ func (s *Server) handleImport(c echo.Context) error {
 	}
 	res, err := s.svc.Import(r.Context(), actorOf(c), string(format), dec, nil)
 	if err != nil {
-		return importError(err, res)
+		return importError(err, limit, res)
 	}
 	return c.JSON(http.StatusOK, res)
 }
 
 // uploadedFile returns the file in the body: the body itself, or the part
 // named "file" of a multipart form (what an HTML file input sends).
-func uploadedFile(r *http.Request) (io.Reader, error) {
-	r.Body = http.MaxBytesReader(nil, r.Body, MaxImportBytes)
+func uploadedFile(r *http.Request, limit int64) (io.Reader, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, limit)
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
 	if mediaType != echo.MIMEMultipartForm {
 		return r.Body, nil
@@ -117,7 +126,7 @@ func uploadedFile(r *http.Request) (io.Reader, error) {
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge(0)
+			return nil, tooLarge(limit, 0)
 		}
 		if err != nil {
 			return nil, badRequest("The form could not be read.")
@@ -130,12 +139,12 @@ func uploadedFile(r *http.Request) (io.Reader, error) {
 
 // importError explains an import that stopped before the end of the file;
 // what it stored before stays, and a second import skips it.
-func importError(err error, res moderation.ImportResult) error {
+func importError(err error, limit int64, res moderation.ImportResult) error {
 	var mbe *http.MaxBytesError
 	var fe *migrate.FileError
 	switch {
 	case errors.As(err, &mbe):
-		return tooLarge(res.Created)
+		return tooLarge(limit, res.Created)
 	case errors.As(err, &fe):
 		return moderation.Errorf(moderation.CodeValidation, fmt.Sprintf(
 			"The file could not be read to its end (%v). %s", fe, kept(res.Created)))
@@ -143,10 +152,17 @@ func importError(err error, res moderation.ImportResult) error {
 	return err
 }
 
-func tooLarge(created int) error {
+func tooLarge(limit int64, created int) error {
 	return moderation.Errorf(moderation.CodeTooLarge, fmt.Sprintf(
-		"The file is larger than the import limit of %d MiB: split it, or import it on the server with \"parley import\", which has no limit. %s",
-		MaxImportBytes>>20, kept(created)))
+		"The file is larger than the import limit of %s: split it, or import it on the server with \"parley import\", which has no limit. %s",
+		size(limit), kept(created)))
+}
+
+func size(bytes int64) string {
+	if bytes >= 1<<20 && bytes%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", bytes>>20)
+	}
+	return fmt.Sprintf("%d bytes", bytes)
 }
 
 func kept(created int) string {

@@ -178,7 +178,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	if err := os.WriteFile(path, rec.Body.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	restored := openTransferApp(t, path, nil)
+	restored := openTransferApp(t, path, nil, 0)
 	backedUp := exportedComments(t, restored.export(t, "format=ndjson"))
 	live := map[string][]byte{}
 	for _, c := range exportedComments(t, a.export(t, "format=ndjson")) {

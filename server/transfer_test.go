@@ -35,10 +35,10 @@ type transferApp struct {
 
 func newTransferApp(t *testing.T, clock func() time.Time) *transferApp {
 	t.Helper()
-	return openTransferApp(t, filepath.Join(t.TempDir(), "parley.db"), clock)
+	return openTransferApp(t, filepath.Join(t.TempDir(), "parley.db"), clock, 0)
 }
 
-func openTransferApp(t *testing.T, path string, clock func() time.Time) *transferApp {
+func openTransferApp(t *testing.T, path string, clock func() time.Time, importLimit int64) *transferApp {
 	t.Helper()
 	ctx := context.Background()
 	db, err := storage.Open(path)
@@ -50,7 +50,7 @@ func openTransferApp(t *testing.T, path string, clock func() time.Time) *transfe
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{PublicURL: "http://comments.example.com"}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(server.Config{PublicURL: "http://comments.example.com", ImportLimit: importLimit}, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,15 +491,16 @@ func TestImportRefusals(t *testing.T) {
 	a.handler.ServeHTTP(rec, req)
 	check("declared too large", rec, 413, "too_large", "larger than the import limit of 256 MiB")
 
-	// A body without a length that runs past the limit: 300 lines of 1 MiB
-	// of spaces, which read as blank lines until the limit cuts them.
-	spaces := io.MultiReader(bytes.NewReader(golden(t, "ndjson")), &blankLines{left: 300})
+	// A body without a length that runs past the limit (1 MiB here): lines
+	// of 1 MiB of spaces, which read as blank lines until the limit cuts them.
+	a = openTransferApp(t, filepath.Join(t.TempDir(), "small.db"), nil, 1<<20)
+	spaces := io.MultiReader(bytes.NewReader(golden(t, "ndjson")), &blankLines{left: 3})
 	req = httptest.NewRequest(http.MethodPost, "/api/admin/import?format=ndjson", spaces)
 	req.Header.Set("Authorization", "Bearer "+a.owner)
 	req.ContentLength = -1
 	rec = httptest.NewRecorder()
 	a.handler.ServeHTTP(rec, req)
-	check("streamed too large", rec, 413, "too_large", "The 8 comments before that point were imported")
+	check("streamed too large", rec, 413, "too_large", "larger than the import limit of 1 MiB: split it, or import it on the server with \"parley import\", which has no limit. The 8 comments before that point were imported")
 
 	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `<post dsq:id="4100000004"><oops>`, 1)
 	rec = a.do(t, http.MethodPost, "/api/admin/import?format=disqus", a.owner, strings.NewReader(broken))

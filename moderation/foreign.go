@@ -3,6 +3,7 @@ package moderation
 import (
 	"crypto/sha256"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -105,10 +106,7 @@ func importKey(source, site, id string) []byte {
 // the body, and the HTML readers get, sanitized by the comment policy with
 // every link marked like a commenter's link.
 func (s *Service) fromHTML(raw string) (text, safe string, err error) {
-	raw = strings.TrimSpace(strings.ReplaceAll(raw, "\r\n", "\n"))
-	if !hasBlocks(raw) {
-		raw = paragraphs(raw)
-	}
+	raw = paragraphs(strings.ReplaceAll(raw, "\r\n", "\n"))
 	nodes, err := parseFragment(raw)
 	if err != nil {
 		return "", "", err
@@ -136,25 +134,42 @@ func parseFragment(s string) ([]*html.Node, error) {
 	return html.ParseFragment(strings.NewReader(s), &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div})
 }
 
-// hasBlocks reports whether a body already has paragraphs of its own.
-// WordPress stores comments as text with line breaks and adds paragraphs
-// when it shows them; Disqus stores paragraphs.
-func hasBlocks(s string) bool {
-	lower := strings.ToLower(s)
-	for _, tag := range []string{"<p>", "<p ", "<div", "<blockquote", "<ul", "<ol", "<pre"} {
-		if strings.Contains(lower, tag) {
-			return true
-		}
-	}
-	return false
-}
+// blockTag finds the tags that open or close a block of their own.
+var blockTag = regexp.MustCompile(`(?i)<(/?)(p|div|ul|ol|blockquote|pre|table|h[1-6]|hr)\b[^>]*>`)
 
-// paragraphs does what WordPress does to a comment when it shows it: blank
-// lines separate paragraphs, single line breaks stay line breaks.
+// preBlock finds preformatted text, whose line breaks are its own.
+var preBlock = regexp.MustCompile(`(?is)<pre\b.*?</pre>`)
+
+// paragraphs does what WordPress does to a comment when it shows it (its
+// wpautop, simplified): blank lines and block elements separate paragraphs,
+// single line breaks within one become <br>. Disqus bodies, already made of
+// paragraphs, pass unchanged.
 func paragraphs(s string) string {
 	var b strings.Builder
+	last := 0
+	for _, m := range preBlock.FindAllStringIndex(s, -1) {
+		b.WriteString(paragraphsOf(s[last:m[0]]))
+		b.WriteString(s[m[0]:m[1]] + "\n")
+		last = m[1]
+	}
+	b.WriteString(paragraphsOf(s[last:]))
+	return b.String()
+}
+
+func paragraphsOf(s string) string {
+	s = blockTag.ReplaceAllStringFunc(s, func(tag string) string {
+		if strings.HasPrefix(tag, "</") {
+			return tag + "\n\n"
+		}
+		return "\n\n" + tag
+	})
+	var b strings.Builder
 	for _, p := range strings.Split(s, "\n\n") {
-		if p = strings.TrimSpace(p); p != "" {
+		switch p = strings.TrimSpace(p); {
+		case p == "":
+		case blockTag.MatchString(p) && strings.HasPrefix(p, "<"):
+			b.WriteString(p + "\n")
+		default:
 			b.WriteString("<p>" + strings.ReplaceAll(p, "\n", "<br>\n") + "</p>\n")
 		}
 	}

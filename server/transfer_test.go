@@ -373,6 +373,9 @@ func TestImportWordPress(t *testing.T) {
 	if anon == nil || anon.Email != "" || !anon.Created.Equal(time.Date(2010, 5, 4, 12, 0, 0, 0, time.UTC)) || anon.Post != "/2024/03/sourdough-week-three/" {
 		t.Fatalf("anonymous: %+v", anon)
 	}
+	if want := "<p>My recipe:</p>\n<ul>\n<li>500 g flour</li>\n<li>350 g water &amp; 10 g salt</li>\n</ul>\n<blockquote>Patience is the main ingredient.</blockquote>\n<p>Use <code>75%</code> hydration &lt;not more&gt;.</p>\n"; anon.HTML != want {
+		t.Errorf("WordPress paragraphs around blocks:\n got %q\nwant %q", anon.HTML, want)
+	}
 	if want := "My recipe:\n\n- 500 g flour\n- 350 g water & 10 g salt\n\n> Patience is the main ingredient.\n\nUse `75%` hydration <not more>."; anon.Body != want {
 		t.Errorf("list body:\n got %q\nwant %q", anon.Body, want)
 	}

@@ -3,6 +3,7 @@ package moderation
 import (
 	"crypto/sha256"
 	"net"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -186,7 +187,7 @@ func adapt(n *html.Node) {
 		n.DataAtom, n.Data = atom.Strong, "strong"
 	case n.DataAtom == atom.I:
 		n.DataAtom, n.Data = atom.Em, "em"
-	case n.DataAtom == atom.A:
+	case n.DataAtom == atom.A && linkable(attr(n, "href")):
 		attrs := n.Attr[:0]
 		for _, a := range n.Attr {
 			if a.Key != "rel" {
@@ -198,6 +199,13 @@ func adapt(n *html.Node) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		adapt(c)
 	}
+}
+
+// linkable reports whether the policy keeps a link to href, so that only
+// links that stay get marked (an <a> without one would linger, empty).
+func linkable(href string) bool {
+	u, err := url.Parse(strings.TrimSpace(href))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "mailto")
 }
 
 // textWriter reads sanitized comment HTML back as Markdown-lite.

@@ -53,14 +53,7 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	write := func(w io.Writer) error {
-		enc, err := migrate.NewEncoder(f, w, migrate.EncodeOptions{Exported: svc.Now(), SiteURL: *site})
-		if err != nil {
-			return err
-		}
-		if err := walk(enc.Encode); err != nil {
-			return err
-		}
-		return enc.Close()
+		return migrate.Export(w, f, migrate.EncodeOptions{Exported: svc.Now(), SiteURL: *site}, walk)
 	}
 	if *output == "" || *output == "-" {
 		return write(stdout)

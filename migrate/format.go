@@ -94,6 +94,31 @@ type Encoder interface {
 	Close() error
 }
 
+// rawEncoder is an encoder whose format is the comments' own JSON: it
+// takes stored comments as they are (moderation.ExportWalk.JSON).
+type rawEncoder interface {
+	encodeJSON(raw []byte) error
+}
+
+// Export writes the comments of walk to w in format f: the header, every
+// comment, the end. JSON formats take the stored JSON as it is, which keeps
+// a million-comment export to seconds.
+func Export(w io.Writer, f Format, opts EncodeOptions, walk *moderation.ExportWalk) error {
+	enc, err := NewEncoder(f, w, opts)
+	if err != nil {
+		return err
+	}
+	if raw, ok := enc.(rawEncoder); ok {
+		err = walk.JSON(raw.encodeJSON)
+	} else {
+		err = walk.Comments(enc.Encode)
+	}
+	if err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
 // EncodeOptions describe the export as a whole.
 type EncodeOptions struct {
 	Exported time.Time // when the snapshot was taken, written in the header

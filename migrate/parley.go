@@ -24,8 +24,9 @@ func newHeader(opts EncodeOptions) header {
 	return header{Format: schemaName, Version: SchemaVersion, Exported: opts.Exported.UTC()}
 }
 
-// jsonLines writes comments as JSON, one per line, HTML left unescaped so
-// that the file reads well (it is served as an attachment, never a page).
+// jsonLines writes comments as JSON, one per line, exactly as json.Marshal
+// writes them and as storage keeps them, so that stored comments can pass
+// through unchanged (encodeJSON).
 type jsonLines struct {
 	w   *bufio.Writer
 	enc *json.Encoder
@@ -33,9 +34,7 @@ type jsonLines struct {
 
 func newJSONLines(w io.Writer) jsonLines {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return jsonLines{w: bw, enc: enc}
+	return jsonLines{w: bw, enc: json.NewEncoder(bw)}
 }
 
 // ndjsonEncoder writes the header line, then one comment per line.
@@ -48,6 +47,13 @@ func newNDJSONEncoder(w io.Writer, opts EncodeOptions) (*ndjsonEncoder, error) {
 
 func (e *ndjsonEncoder) Encode(c *moderation.Comment) error { return e.enc.Encode(c) }
 func (e *ndjsonEncoder) Close() error                       { return e.w.Flush() }
+
+func (e *ndjsonEncoder) encodeJSON(raw []byte) error {
+	if _, err := e.w.Write(raw); err != nil {
+		return err
+	}
+	return e.w.WriteByte('\n')
+}
 
 // jsonEncoder writes one document: the header's fields, then "comments", an
 // array with one comment per line.
@@ -67,6 +73,14 @@ func newJSONEncoder(w io.Writer, opts EncodeOptions) (*jsonEncoder, error) {
 }
 
 func (e *jsonEncoder) Encode(c *moderation.Comment) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return e.encodeJSON(b)
+}
+
+func (e *jsonEncoder) encodeJSON(raw []byte) error {
 	sep := ",\n"
 	if e.n == 0 {
 		sep = "\n"
@@ -75,11 +89,7 @@ func (e *jsonEncoder) Encode(c *moderation.Comment) error {
 	if _, err := e.w.WriteString(sep); err != nil {
 		return err
 	}
-	b, err := marshal(c)
-	if err != nil {
-		return err
-	}
-	_, err = e.w.Write(b)
+	_, err := e.w.Write(raw)
 	return err
 }
 

@@ -19,6 +19,11 @@ type TransferStore interface {
 	// stops the walk and is returned as is.
 	ExportComments(ctx context.Context, q ExportQuery, fn func(*Comment) error) error
 
+	// ExportJSON is ExportComments for formats that are the comments' JSON
+	// (as json.Marshal writes a Comment): fn gets each one's JSON, valid
+	// only until it returns. q.ByPost is ignored.
+	ExportJSON(ctx context.Context, q ExportQuery, fn func(raw []byte) error) error
+
 	// ImportComments stores a batch of comments in one transaction, setting
 	// each item's Outcome. Items whose key or ID was imported or stored
 	// before are duplicates, items whose parent is not stored are orphans;
@@ -54,14 +59,26 @@ func (q ExportQuery) Matches(c *Comment) bool {
 // should not write to anyone about them.
 const EventImported EventKind = "imported"
 
-// ExportWalk streams the comments of an export; see Service.Export.
-type ExportWalk func(fn func(*Comment) error) error
+// ExportWalk streams the comments of an export from one read transaction;
+// see Service.Export. Use one of its methods, once.
+type ExportWalk struct {
+	ctx   context.Context
+	store TransferStore
+	q     ExportQuery
+}
+
+// Comments calls fn with each comment.
+func (w *ExportWalk) Comments(fn func(*Comment) error) error { return w.store.ExportComments(w.ctx, w.q, fn) }
+
+// JSON calls fn with each comment as json.Marshal writes it; the bytes are
+// valid only until fn returns. It is the fast way to write JSON formats.
+func (w *ExportWalk) JSON(fn func(raw []byte) error) error { return w.store.ExportJSON(w.ctx, w.q, fn) }
 
 // Export checks the query and the actor's right, records the export in the
 // audit log (it carries personal data) and returns the walk that streams the
 // matching comments from one read transaction. Checking first lets the
 // caller answer a clear error before it starts writing.
-func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (ExportWalk, error) {
+func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*ExportWalk, error) {
 	if !actor.Can(RoleModerator) {
 		return nil, ErrForbidden
 	}
@@ -80,7 +97,7 @@ func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (Expor
 	if err := store.RecordAudit(ctx, &AuditEntry{At: s.now(), Actor: actor.Name, Action: "export", Post: q.Post, From: actor.From}); err != nil {
 		return nil, err
 	}
-	return func(fn func(*Comment) error) error { return store.ExportComments(ctx, q, fn) }, nil
+	return &ExportWalk{ctx: ctx, store: store, q: q}, nil
 }
 
 // Backup writes a consistent copy of the database to w without stopping

@@ -61,14 +61,7 @@ func (s *Server) handleExport(c echo.Context) error {
 	s.extendDeadlines(c)
 	s.attachment(c, format.ContentType(), "parley-comments", now, format.Extension())
 	c.Response().WriteHeader(http.StatusOK)
-	enc, err := migrate.NewEncoder(format, c.Response(), migrate.EncodeOptions{Exported: now, SiteURL: site})
-	if err == nil {
-		err = walk(enc.Encode)
-	}
-	if err == nil {
-		err = enc.Close()
-	}
-	if err != nil {
+	if err := migrate.Export(c.Response(), format, migrate.EncodeOptions{Exported: now, SiteURL: site}, walk); err != nil {
 		s.abort(c, "export", err)
 	}
 	return nil

@@ -19,28 +19,42 @@ const checkEvery = 1024
 // ExportComments implements moderation.TransferStore. Everything happens in
 // one read transaction: bbolt readers see a snapshot and never block writers.
 // Memory stays flat: one comment is decoded at a time, except that grouping
-// by post first notes the ID of each matching comment per post.
+// by post first notes the ID of each selected comment, post by post.
 func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		if q.ByPost {
 			return exportByPost(ctx, tx, q, fn)
 		}
-		return walkComments(ctx, tx, q, fn)
+		return selected(ctx, tx, q, func(k, v []byte) error {
+			var c moderation.Comment
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("export comment %s: %w", k, err)
+			}
+			return fn(&c)
+		})
 	})
 }
 
-// walkComments calls fn for each comment q selects, in ID order. A status
-// filter walks that status's index, which also names each comment's post, so
-// comments of other posts are not even decoded.
-func walkComments(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
+// ExportJSON implements moderation.TransferStore. Comments are stored as
+// json.Marshal writes them, so they pass through without being decoded or
+// encoded again: a full export costs little more than reading the file.
+func (db *DB) ExportJSON(ctx context.Context, q moderation.ExportQuery, fn func(raw []byte) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return selected(ctx, tx, q, func(_, v []byte) error { return fn(v) })
+	})
+}
+
+// selected calls fn with the key and stored JSON of each comment q selects,
+// in ID order. A status filter walks that status's index, which also names
+// each comment's post; a comment is decoded (its head only) just when a
+// filter needs what no index says.
+func selected(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(k, v []byte) error) error {
 	comments := tx.Bucket(bucketComments)
-	cur := comments.Cursor()
-	indexed := false
-	if q.Status != "" {
-		if s := tx.Bucket(bucketStatus).Bucket([]byte(q.Status)); s != nil {
-			cur, indexed = s.Cursor(), true
-		}
+	cur, indexed := comments.Cursor(), false
+	if s := tx.Bucket(bucketStatus).Bucket([]byte(q.Status)); q.Status != "" && s != nil {
+		cur, indexed = s.Cursor(), true
 	}
+	decode := !q.Since.IsZero() || (!indexed && (q.Post != "" || q.Status != ""))
 	n := 0
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if n++; n%checkEvery == 0 && ctx.Err() != nil {
@@ -51,33 +65,48 @@ func walkComments(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn
 				continue
 			}
 			if v = comments.Get(k); v == nil {
-				return fmt.Errorf("export: index names missing comment %s", k)
+				return fmt.Errorf("export: the index names a missing comment %s", k)
 			}
 		}
-		var c moderation.Comment
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("export comment %s: %w", k, err)
+		if decode {
+			var h head
+			if err := json.Unmarshal(v, &h); err != nil {
+				return fmt.Errorf("export comment %s: %w", k, err)
+			}
+			if !q.Matches(&moderation.Comment{Post: h.Post, Status: h.Status, Updated: h.Updated}) {
+				continue
+			}
 		}
-		if !q.Matches(&c) {
-			continue
-		}
-		if err := fn(&c); err != nil {
+		if err := fn(k, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// head is the part of a stored comment that filters need; decoding only it
+// skips building the rest.
+type head struct {
+	Post    string            `json:"post"`
+	Status  moderation.Status `json:"status"`
+	Updated time.Time         `json:"updated"`
+}
+
 // exportByPost walks twice in the same transaction: first it notes the IDs
-// of the matching comments of each post, then it reads them post by post.
+// of the selected comments of each post, then it reads them post by post.
 func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	var posts []string
 	ids := map[string][]string{}
-	err := walkHeads(ctx, tx, q, func(id, post string) {
-		if _, ok := ids[post]; !ok {
-			posts = append(posts, post)
+	err := selected(ctx, tx, q, func(k, v []byte) error {
+		var h head
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("export comment %s: %w", k, err)
 		}
-		ids[post] = append(ids[post], id)
+		if _, ok := ids[h.Post]; !ok {
+			posts = append(posts, h.Post)
+		}
+		ids[h.Post] = append(ids[h.Post], string(k))
+		return nil
 	})
 	if err != nil {
 		return err
@@ -99,31 +128,6 @@ func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn
 		}
 	}
 	return nil
-}
-
-// head is the part of a stored comment that selecting and grouping need;
-// decoding only it skips building the rest.
-type head struct {
-	Post    string            `json:"post"`
-	Status  moderation.Status `json:"status"`
-	Updated time.Time         `json:"updated"`
-}
-
-func walkHeads(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(id, post string)) error {
-	n := 0
-	return tx.Bucket(bucketComments).ForEach(func(k, v []byte) error {
-		if n++; n%checkEvery == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var h head
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("export comment %s: %w", k, err)
-		}
-		if q.Matches(&moderation.Comment{Post: h.Post, Status: h.Status, Updated: h.Updated}) {
-			fn(string(k), h.Post)
-		}
-		return nil
-	})
 }
 
 // Backup implements moderation.TransferStore with bbolt's Tx.WriteTo, which

@@ -68,7 +68,9 @@ type ExportWalk struct {
 }
 
 // Comments calls fn with each comment.
-func (w *ExportWalk) Comments(fn func(*Comment) error) error { return w.store.ExportComments(w.ctx, w.q, fn) }
+func (w *ExportWalk) Comments(fn func(*Comment) error) error {
+	return w.store.ExportComments(w.ctx, w.q, fn)
+}
 
 // JSON calls fn with each comment as json.Marshal writes it; the bytes are
 // valid only until fn returns. It is the fast way to write JSON formats.

@@ -367,6 +367,13 @@ func (s *Service) importItem(rec *ImportRecord, by string, now time.Time) (*Impo
 // CSV cells and HTML attributes, so only plain characters.
 var idPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 
+// hashPattern is what an IP hash looks like (empty when there was no IP).
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{0,64}$`)
+
+// maxHistory bounds an imported comment's history: far more moves than any
+// comment makes, few enough that a hostile file cannot bloat the database.
+const maxHistory = 1000
+
 // restored checks a comment from a Parley export and makes it safe while
 // keeping it exact: a genuine export passes unchanged.
 func (s *Service) restored(c *Comment) (*ImportItem, error) {
@@ -379,6 +386,10 @@ func (s *Service) restored(c *Comment) (*ImportItem, error) {
 		return nil, invalid("status", "must be pending, approved, rejected, spam or deleted")
 	case c.Created.IsZero():
 		return nil, invalid("created", "is required")
+	case !hashPattern.MatchString(c.IPHash):
+		return nil, invalid("ip_hash", "must be a hexadecimal hash")
+	case len(c.History) > maxHistory:
+		return nil, invalid("history", fmt.Sprintf("must have at most %d entries", maxHistory))
 	}
 	if err := checkPostKey(c.Post); err != nil {
 		return nil, err

@@ -71,8 +71,7 @@ func TestCLIImportsWordPressAndDisqus(t *testing.T) {
 	want := []string{
 		"10 created, 0 skipped (already there), 3 invalid",
 		"record 7 (line 170), id 107: is a pingback, not a comment: only comments are imported",
-		"record 13 (line 282), id 122: body is required",
-		"record 10 (line 212), id 111: its parent is neither earlier in the file nor already stored",
+		"record 10 (line 212), id 111: its parent is neither earlier in the file nor already stored\n  record 13 (line 282), id 122: body is required",
 	}
 	for _, w := range want {
 		if code != 0 || !strings.Contains(out, w) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -270,6 +271,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 	if err := s.adoptOrphans(ctx, store, &res, orphans); err != nil {
 		return res, err
 	}
+	slices.SortStableFunc(res.Problems, func(a, b RecordProblem) int { return a.Record - b.Record })
 	if progress != nil {
 		progress(res)
 	}

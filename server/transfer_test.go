@@ -329,8 +329,8 @@ func TestImportWordPress(t *testing.T) {
 	res := a.importFile(t, "wxr", bytes.NewReader(fixture(t, "wordpress.xml")))
 	want := []moderation.RecordProblem{
 		{Record: 7, Line: 170, ID: "107", Reason: "is a pingback, not a comment: only comments are imported"},
-		{Record: 13, Line: 282, ID: "122", Reason: "body is required"},
 		{Record: 10, Line: 212, ID: "111", Reason: "its parent is neither earlier in the file nor already stored"},
+		{Record: 13, Line: 282, ID: "122", Reason: "body is required"},
 	}
 	if res.Created != 10 || res.Invalid != 3 || fmt.Sprint(res.Problems) != fmt.Sprint(want) {
 		t.Errorf("import: %+v\nwant problems %+v", res, want)
@@ -448,10 +448,10 @@ func TestImportInvalidRecords(t *testing.T) {
 		{Record: 2, Line: 3, ID: "BAD1", Reason: "email must be a valid email address"},
 		{Record: 3, Line: 4, ID: "BAD2", Reason: "body must be at most 10000 characters"},
 		{Record: 4, Line: 5, ID: "BAD3", Reason: "author must not contain invisible or text-direction characters"},
+		{Record: 5, Line: 6, ID: "BAD4", Reason: "its parent is neither earlier in the file nor already stored"},
 		{Record: 6, Line: 7, ID: "BAD 5", Reason: "id must be 1 to 64 letters, digits, - or _"},
 		{Record: 7, Line: 8, ID: "BAD6", Reason: "status must be pending, approved, rejected, spam or deleted"},
 		{Record: 9, Line: 10, Reason: "is not valid JSON: invalid character '}' looking for beginning of value"},
-		{Record: 5, Line: 6, ID: "BAD4", Reason: "its parent is neither earlier in the file nor already stored"},
 	}
 	if res.Created != 2 || res.Invalid != 7 || fmt.Sprint(res.Problems) != fmt.Sprint(want) {
 		t.Errorf("import: %+v\nwant problems %+v", res, want)

@@ -18,8 +18,8 @@ const checkEvery = 1024
 
 // ExportComments implements moderation.TransferStore. Everything happens in
 // one read transaction: bbolt readers see a snapshot and never block writers.
-// Memory stays flat: one comment is decoded at a time, except that grouping
-// by post first notes the ID of each selected comment, post by post.
+// Memory stays flat: one comment is decoded at a time, and grouping by post
+// holds at most byPostGroup comment IDs.
 func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		if q.ByPost {
@@ -92,42 +92,68 @@ type head struct {
 	Updated time.Time         `json:"updated"`
 }
 
-// exportByPost walks twice in the same transaction: first it notes the IDs
-// of the selected comments of each post, then it reads them post by post.
+// byPostGroup bounds how many comment IDs grouping by post holds at once.
+var byPostGroup = 1 << 18
+
+// exportByPost reads the selected comments post by post in bounded memory,
+// all in one transaction. A first pass counts each post's comments (posts
+// in the order of their first comment); then posts are taken in groups of
+// at most byPostGroup comments (a larger post alone), each group with one
+// more pass that notes its comments' IDs before reading them in order.
+// A blog with fewer comments than a group is read in two passes.
 func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	var posts []string
-	ids := map[string][]string{}
-	err := selected(ctx, tx, q, func(k, v []byte) error {
-		var h head
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("export comment %s: %w", k, err)
-		}
-		if _, ok := ids[h.Post]; !ok {
+	counts := map[string]int{}
+	err := eachHead(ctx, tx, q, func(_ []byte, h *head) {
+		if counts[h.Post] == 0 {
 			posts = append(posts, h.Post)
 		}
-		ids[h.Post] = append(ids[h.Post], string(k))
-		return nil
+		counts[h.Post]++
 	})
 	if err != nil {
 		return err
 	}
 	comments := tx.Bucket(bucketComments)
-	for _, post := range posts {
-		for _, id := range ids[post] {
-			var c moderation.Comment
-			if err := load(comments, []byte(id), &c); err != nil {
-				return fmt.Errorf("export comment %s: %w", id, err)
+	for start := 0; start < len(posts); {
+		group, size, end := map[string][]string{}, 0, start
+		for ; end < len(posts) && (end == start || size+counts[posts[end]] <= byPostGroup); end++ {
+			group[posts[end]] = make([]string, 0, counts[posts[end]])
+			size += counts[posts[end]]
+		}
+		err := eachHead(ctx, tx, q, func(k []byte, h *head) {
+			if ids, ok := group[h.Post]; ok {
+				group[h.Post] = append(ids, string(k))
 			}
-			if err := fn(&c); err != nil {
-				return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, post := range posts[start:end] {
+			for _, id := range group[post] {
+				var c moderation.Comment
+				if err := load(comments, []byte(id), &c); err != nil {
+					return fmt.Errorf("export comment %s: %w", id, err)
+				}
+				if err := fn(&c); err != nil {
+					return err
+				}
 			}
 		}
-		delete(ids, post)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		start = end
 	}
 	return nil
+}
+
+// eachHead calls fn with the key and head of each selected comment.
+func eachHead(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(k []byte, h *head)) error {
+	return selected(ctx, tx, q, func(k, v []byte) error {
+		var h head
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("export comment %s: %w", k, err)
+		}
+		fn(k, &h)
+		return nil
+	})
 }
 
 // Backup implements moderation.TransferStore with bbolt's Tx.WriteTo, which

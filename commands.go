@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 
 	"golang.org/x/term"
@@ -85,7 +86,7 @@ func moderatorCommand(ctx context.Context, args []string, stdin io.Reader, stdou
 		return err
 	}
 	if *prefs != (moderation.NotifyPrefs{}) {
-		if _, err := svc.SetNotifyPrefs(ctx, cliActor, name, *prefs); err != nil {
+		if _, err := svc.SetNotifyPrefs(ctx, cliActor(), name, *prefs); err != nil {
 			return err
 		}
 	}
@@ -106,4 +107,14 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// cliActor is who the command line acts as: whoever can read the database
+// file is its owner. The name goes into the audit log.
+func cliActor() moderation.Actor {
+	name := "cli"
+	if u, err := user.Current(); err == nil {
+		name += ":" + u.Username
+	}
+	return moderation.Actor{Name: name, Role: moderation.RoleOwner}
 }

@@ -14,10 +14,6 @@ import (
 	"parley/moderation"
 )
 
-// cliActor is who the command line acts as: whoever may open the database
-// file owns the site.
-var cliActor = moderation.Actor{Name: "cli", Role: moderation.RoleOwner}
-
 // notifyFlags adds --email and --email-mode to a moderator command.
 func notifyFlags(fs *flag.FlagSet) *moderation.NotifyPrefs {
 	var p moderation.NotifyPrefs
@@ -58,7 +54,7 @@ func moderatorNotifyCommand(ctx context.Context, args []string, stdout, stderr i
 		return err
 	}
 	defer db.Close()
-	p, err := svc.SetNotifyPrefs(ctx, cliActor, name, *prefs)
+	p, err := svc.SetNotifyPrefs(ctx, cliActor(), name, *prefs)
 	if errors.Is(err, moderation.ErrNotFound) {
 		return fmt.Errorf("there is no moderator named %q", name)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -13,13 +12,6 @@ import (
 	"parley/moderation"
 	"parley/storage"
 )
-
-func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errs bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errs)
-	return code, out.String(), errs.String()
-}
 
 func moderatorPrefs(t *testing.T, path, name string) moderation.NotifyPrefs {
 	t.Helper()
@@ -37,7 +29,7 @@ func moderatorPrefs(t *testing.T, path, name string) moderation.NotifyPrefs {
 
 func TestModeratorNotificationFlags(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
-	code, out, errs := runCLI(t, "a long password\n", "moderator", "add", "carol", "--data", path,
+	code, out, errs := cli(t, "a long password\n", "moderator", "add", "carol", "--data", path,
 		"--email", "carol@example.com", "--email-mode", "digest")
 	if code != 0 || !strings.Contains(out, `added moderator "carol"`) {
 		t.Fatalf("moderator add: %d %s %s", code, out, errs)
@@ -46,7 +38,7 @@ func TestModeratorNotificationFlags(t *testing.T) {
 		t.Fatalf("prefs %+v, want %+v", got, want)
 	}
 
-	code, out, _ = runCLI(t, "", "moderator", "notify", "carol", "--data", path, "--email", "carol@example.com", "--email-mode", "off")
+	code, out, _ = cli(t, "", "moderator", "notify", "carol", "--data", path, "--email", "carol@example.com", "--email-mode", "off")
 	if code != 0 || !strings.Contains(out, "no email") || moderatorPrefs(t, path, "carol").EmailMode != moderation.EmailOff {
 		t.Fatalf("moderator notify: %d %s", code, out)
 	}
@@ -56,11 +48,11 @@ func TestModeratorNotificationFlags(t *testing.T) {
 		{"moderator", "notify", "carol", "--data", path, "--email-mode", "loud"},
 		{"moderator", "notify", "carol", "--data", path, "--email-mode", "immediate"},
 	} {
-		if code, _, errs := runCLI(t, "a long password\n", args...); code != 2 || errs == "" {
+		if code, _, errs := cli(t, "a long password\n", args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, %q", args, code, errs)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "moderator", "notify", "nobody", "--data", path, "--email", "n@example.com"); code != 1 || !strings.Contains(errs, "no moderator") {
+	if code, _, errs := cli(t, "", "moderator", "notify", "nobody", "--data", path, "--email", "n@example.com"); code != 1 || !strings.Contains(errs, "no moderator") {
 		t.Errorf("notify for an unknown moderator: %d %q", code, errs)
 	}
 }
@@ -72,15 +64,15 @@ func TestHealthcheckCommand(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	if code, _, errs := runCLI(t, "", "healthcheck", "--addr", strings.TrimPrefix(up.URL, "http://")); code != 0 {
+	if code, _, errs := cli(t, "", "healthcheck", "--addr", strings.TrimPrefix(up.URL, "http://")); code != 0 {
 		t.Fatalf("healthcheck of a healthy server: %d %s", code, errs)
 	}
 	t.Setenv("PARLEY_ADDR", "0.0.0.0:"+up.URL[strings.LastIndex(up.URL, ":")+1:])
-	if code, _, errs := runCLI(t, "", "healthcheck"); code != 0 {
+	if code, _, errs := cli(t, "", "healthcheck"); code != 0 {
 		t.Fatalf("healthcheck from PARLEY_ADDR=0.0.0.0:port: %d %s", code, errs)
 	}
 	up.Close()
-	if code, _, _ := runCLI(t, "", "healthcheck"); code != 1 {
+	if code, _, _ := cli(t, "", "healthcheck"); code != 1 {
 		t.Fatalf("healthcheck of a stopped server: %d", code)
 	}
 }
@@ -104,7 +96,7 @@ func TestServeRefusesBadNotificationSettings(t *testing.T) {
 		{[]string{"--digest-minutes", "0"}, "--digest-minutes"},
 	} {
 		args := append([]string{"serve", "--data", filepath.Join(dir, "parley.db"), "--addr", "127.0.0.1:0"}, c.args...)
-		code, _, errs := runCLI(t, "", args...)
+		code, _, errs := cli(t, "", args...)
 		if code != 2 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, %q", c.args, code, errs)
 		}

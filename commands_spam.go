@@ -11,10 +11,6 @@ import (
 	"parley/moderation"
 )
 
-// consoleOwner is who acts from the command line: whoever may open the
-// database file is the site's owner.
-var consoleOwner = moderation.Actor{Name: "command line", Role: moderation.RoleOwner}
-
 const blocklistUsage = `usage: parley blocklist list [KIND]
        parley blocklist add KIND VALUE...
        parley blocklist remove KIND VALUE...
@@ -50,11 +46,11 @@ func blocklistCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	var b moderation.Blocklist
 	switch verb {
 	case "list":
-		b, err = spam.Blocklist(ctx, consoleOwner)
+		b, err = spam.Blocklist(ctx, cliActor())
 	case "add":
-		b, err = spam.AddToBlocklist(ctx, consoleOwner, rest[0], rest[1:]...)
+		b, err = spam.AddToBlocklist(ctx, cliActor(), rest[0], rest[1:]...)
 	case "remove":
-		b, err = spam.RemoveFromBlocklist(ctx, consoleOwner, rest[0], rest[1:]...)
+		b, err = spam.RemoveFromBlocklist(ctx, cliActor(), rest[0], rest[1:]...)
 	}
 	if err != nil {
 		return plainError(err)
@@ -99,14 +95,14 @@ func privacyCommand(ctx context.Context, cmd string, args []string, stdout, stde
 	}
 	defer db.Close()
 	if cmd == "forget" {
-		n, err := svc.Forget(ctx, consoleOwner, rest[0])
+		n, err := svc.Forget(ctx, cliActor(), rest[0])
 		if err != nil {
 			return plainError(err)
 		}
 		fmt.Fprintf(stdout, "deleted %d comments\n", n)
 		return nil
 	}
-	if err := svc.RotateSecret(ctx, consoleOwner, rest[0]); err != nil {
+	if err := svc.RotateSecret(ctx, cliActor(), rest[0]); err != nil {
 		return plainError(err)
 	}
 	fmt.Fprintf(stdout, "rotated %s\n", rest[0])

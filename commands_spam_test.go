@@ -63,7 +63,7 @@ func TestBlocklistCommand(t *testing.T) {
 	}
 	defer db.Close()
 	audit, err := db.AuditLog(context.Background(), 10, 0)
-	if err != nil || len(audit) != 4 || audit[0].Actor != "command line" || audit[0].Action != "blocklist remove" {
+	if err != nil || len(audit) != 4 || audit[0].Actor != cliActor().Name || audit[0].Action != "blocklist remove" {
 		t.Fatalf("audit log %+v, %v", audit, err)
 	}
 }

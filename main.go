@@ -32,6 +32,9 @@ Usage:
   parley secret rotate ip-hash|form-token            replace a server secret
   parley moderator notify NAME        set how a moderator hears of new comments
   parley healthcheck                  exit 0 when the local server answers /healthz
+  parley export [--format F] [flags]  write comments: ndjson, json, csv or wxr (see -h)
+  parley import --format F FILE       load ndjson, json, wxr (WordPress) or disqus
+  parley backup FILE                  write a consistent copy of the database
   parley help                         show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = privacyCommand(ctx, cmd, args, stdout, stderr)
 	case "healthcheck":
 		err = healthcheckCommand(ctx, args, stderr)
+	case "export", "import", "backup":
+		err = transferCommand(ctx, cmd, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

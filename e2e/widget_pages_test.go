@@ -30,7 +30,7 @@ func TestNoScriptPageAndForm(t *testing.T) {
 	blogPage := b.page("/n", "No script", `<div id="parley" data-post="/n"><noscript><p><a id="plain" href="`+w.URL+`/p?post=%2Fn">Read and write comments without JavaScript</a></p></noscript></div>`+
 		`<script src="`+w.URL+`/embed.js" async></script>`)
 	do(t, ctx, chromedp.Navigate(blogPage), chromedp.Click(chromedp.ID("plain")))
-	waitUntil(t, ctx, "the no-JS page", `location.pathname === '/p'`, `location.href`)
+	waitUntil(t, ctx, "the no-JS page", `location.pathname === '/p' && document.readyState === 'complete'`, `location.href`)
 	if got := eval[string](t, ctx, `document.querySelector('#parley-`+ids[0]+` [itemprop=text]').textContent.trim()`); got != "Readable without scripts." {
 		t.Errorf("approved comment on /p shows %q", got)
 	}

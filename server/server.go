@@ -32,6 +32,9 @@ type Config struct {
 	Timeouts       Timeouts               // how long clients may take; zero fields keep the defaults
 	Metrics        *metrics.Metrics       // nil: no request metrics
 	MetricsToken   string                 // the bearer token /metrics asks for; "" turns /metrics off
+	// ImportLimit is the largest file POST /api/admin/import takes, in bytes;
+	// 0 means MaxImportBytes.
+	ImportLimit int64
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -123,6 +126,10 @@ func (s *Server) routes() {
 	admin.GET("/me/notifications", s.handleGetNotifyPrefs)
 	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
 	s.adminRoutes(admin)
+	admin.GET("/export", s.handleExport)
+	admin.GET("/backup", s.handleBackup)
+	// Import takes files far above the admin body limit, so it sits outside the group.
+	e.POST("/api/admin/import", s.handleImport, s.requireModerator)
 }
 
 // ServeHTTP makes the server an http.Handler, for tests and embedding.

@@ -108,7 +108,7 @@ func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 	})
 }
 
-// RecordAudit implements moderation.AdminStore.
+// RecordAudit implements moderation.AdminStore and moderation.TransferStore.
 func (db *DB) RecordAudit(_ context.Context, e *moderation.AuditEntry) error {
 	return db.update(func(tx *bolt.Tx) error { return appendAudit(tx, e) })
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -48,6 +49,9 @@ import (
 //	links       nonce → uint64 Unix expiry, for each used single-use link
 //	sessions    session ID (SHA-256 of the cookie's secret, hex) → JSON
 //	            moderation.Session (schema 4)
+//	imported    16-byte key of an imported comment (SHA-256 of its source
+//	            system, site and id there) → its Parley ID, so that importing
+//	            a file again skips what it created, even if deleted since
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -69,6 +73,7 @@ var (
 	bucketClaims     = []byte("claims")
 	bucketBlocklist  = []byte("blocklist")
 	bucketSessions   = []byte("sessions")
+	bucketImported   = []byte("imported")
 	keySchema        = []byte("schema")
 )
 
@@ -103,10 +108,21 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketSessions)
 		return err
 	},
+	func(tx *bolt.Tx) error { // 5: import keys
+		_, err := tx.CreateBucketIfNotExists(bucketImported)
+		return err
+	},
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.
 const OpenTimeout = 3 * time.Second
+
+// initialMmapSize is the address space mapped up front. bbolt must remap
+// to grow the file and cannot while a read transaction is open, so a long
+// export or backup would stall every writer whenever the file outgrew its
+// map; mapped generously, it rarely has to. Address space, not memory: the
+// file grows only as data does (less on 32-bit systems, where space is short).
+var initialMmapSize = map[int]int{32: 128 << 20, 64: 1 << 30}[strconv.IntSize]
 
 // Open opens or creates the database at path and brings its schema up to date.
 // A file held by another process, a corrupt file or a file from a newer
@@ -118,7 +134,7 @@ func Open(path string) (db *DB, err error) {
 			db, err = nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database (%v)", path, r)
 		}
 	}()
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the database is in use by another process (is parley serve running?)", path)

@@ -1,0 +1,316 @@
+package migrate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"parley/moderation"
+)
+
+// header opens Parley's ndjson and json exports.
+type header struct {
+	Format   string    `json:"format"`
+	Version  int       `json:"version"`
+	Exported time.Time `json:"exported"`
+}
+
+func newHeader(opts EncodeOptions) header {
+	return header{Format: schemaName, Version: SchemaVersion, Exported: opts.Exported.UTC()}
+}
+
+// jsonLines writes comments as JSON, one per line, exactly as json.Marshal
+// writes them and as storage keeps them, so that stored comments can pass
+// through unchanged (encodeJSON).
+type jsonLines struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+}
+
+func newJSONLines(w io.Writer) jsonLines {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return jsonLines{w: bw, enc: json.NewEncoder(bw)}
+}
+
+// ndjsonEncoder writes the header line, then one comment per line.
+type ndjsonEncoder struct{ jsonLines }
+
+func newNDJSONEncoder(w io.Writer, opts EncodeOptions) (*ndjsonEncoder, error) {
+	e := &ndjsonEncoder{newJSONLines(w)}
+	return e, e.enc.Encode(newHeader(opts))
+}
+
+func (e *ndjsonEncoder) Encode(c *moderation.Comment) error { return e.enc.Encode(c) }
+func (e *ndjsonEncoder) Close() error                       { return e.w.Flush() }
+
+func (e *ndjsonEncoder) encodeJSON(raw []byte) error {
+	if _, err := e.w.Write(raw); err != nil {
+		return err
+	}
+	return e.w.WriteByte('\n')
+}
+
+// jsonEncoder writes one document: the header's fields, then "comments", an
+// array with one comment per line.
+type jsonEncoder struct {
+	jsonLines
+	n int
+}
+
+func newJSONEncoder(w io.Writer, opts EncodeOptions) (*jsonEncoder, error) {
+	e := &jsonEncoder{jsonLines: newJSONLines(w)}
+	h, err := json.Marshal(newHeader(opts))
+	if err != nil {
+		return nil, err
+	}
+	_, err = e.w.Write(append(h[:len(h)-1], `,"comments":[`...))
+	return e, err
+}
+
+func (e *jsonEncoder) Encode(c *moderation.Comment) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return e.encodeJSON(b)
+}
+
+func (e *jsonEncoder) encodeJSON(raw []byte) error {
+	sep := ",\n"
+	if e.n == 0 {
+		sep = "\n"
+	}
+	e.n++
+	if _, err := e.w.WriteString(sep); err != nil {
+		return err
+	}
+	_, err := e.w.Write(raw)
+	return err
+}
+
+func (e *jsonEncoder) Close() error {
+	if _, err := e.w.WriteString("\n]}\n"); err != nil {
+		return err
+	}
+	return e.w.Flush()
+}
+
+// marshal is json.Marshal without HTML escaping and the trailing newline.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// maxLine is the longest ndjson line read: a comment at the limits (10,000
+// characters of body, its HTML, history) is far smaller.
+const maxLine = 4 << 20
+
+// ndjsonDecoder reads a header line (optional) and one comment per line.
+type ndjsonDecoder struct {
+	r       *bufio.Reader
+	line, n int
+}
+
+func newNDJSONDecoder(r io.Reader) *ndjsonDecoder {
+	return &ndjsonDecoder{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
+	for {
+		raw, tooLong, err := d.readLine()
+		if err != nil {
+			return nil, err
+		}
+		d.line++
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 && !tooLong {
+			continue
+		}
+		if d.line == 1 && !tooLong {
+			if isHeader, err := readHeader(raw); isHeader || err != nil {
+				if err != nil {
+					return nil, &FileError{Line: d.line, Err: err}
+				}
+				continue
+			}
+		}
+		d.n++
+		rec := &moderation.ImportRecord{Number: d.n, Line: d.line}
+		if tooLong {
+			rec.Problem = fmt.Sprintf("the line is longer than %d MiB", maxLine>>20)
+			return rec, nil
+		}
+		rec.Comment, rec.Problem = decodeComment(raw)
+		return rec, nil
+	}
+}
+
+// readLine returns the next line without its end, or only whether it was
+// too long (the rest of it is skipped). io.EOF after the last line.
+func (d *ndjsonDecoder) readLine() (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := d.r.ReadSlice('\n')
+		if len(line)+len(chunk) > maxLine {
+			tooLong, line = true, nil
+		} else if !tooLong {
+			line = append(line, chunk...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && (len(line) > 0 || tooLong):
+			return line, tooLong, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return line, tooLong, nil
+	}
+}
+
+// readHeader reports whether raw is an export header, and refuses one of a
+// newer schema.
+func readHeader(raw []byte) (bool, error) {
+	var h header
+	if json.Unmarshal(raw, &h) != nil || h.Format != schemaName {
+		return false, nil
+	}
+	if h.Version > SchemaVersion {
+		return true, errNewer
+	}
+	return true, nil
+}
+
+// decodeComment reads one comment, or says why it cannot.
+func decodeComment(raw []byte) (*moderation.Comment, string) {
+	if !utf8.Valid(raw) {
+		return nil, "is not valid UTF-8"
+	}
+	var c moderation.Comment
+	if err := json.Unmarshal(raw, &c); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, "is not valid JSON: " + err.Error()
+		}
+		return nil, "is not a comment: " + err.Error()
+	}
+	return &c, ""
+}
+
+// jsonDecoder reads Parley's json export as a stream: the header's fields,
+// then the comments array one element at a time. A bare array of comments
+// is read too.
+type jsonDecoder struct {
+	src     *sourceReader
+	dec     *json.Decoder
+	started bool
+	done    bool
+	n       int
+}
+
+func newJSONDecoder(r io.Reader) *jsonDecoder {
+	src := &sourceReader{r: r}
+	return &jsonDecoder{src: src, dec: json.NewDecoder(bufio.NewReaderSize(src, 64<<10))}
+}
+
+func (d *jsonDecoder) Next() (*moderation.ImportRecord, error) {
+	if d.done {
+		return nil, io.EOF
+	}
+	if !d.started {
+		d.started = true
+		if err := d.seekComments(); err != nil {
+			return nil, err
+		}
+	}
+	if !d.dec.More() {
+		d.done = true
+		if _, err := d.dec.Token(); err != nil { // the closing ]
+			return nil, d.fileError(err)
+		}
+		return nil, io.EOF
+	}
+	var raw json.RawMessage
+	if err := d.dec.Decode(&raw); err != nil {
+		return nil, d.fileError(err)
+	}
+	d.n++
+	rec := &moderation.ImportRecord{Number: d.n}
+	rec.Comment, rec.Problem = decodeComment(raw)
+	return rec, nil
+}
+
+// seekComments reads up to the first element of the comments array,
+// checking the schema version on the way.
+func (d *jsonDecoder) seekComments() error {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return d.fileError(err)
+	}
+	if tok == json.Delim('[') {
+		return nil
+	}
+	if tok != json.Delim('{') {
+		return d.fileError(errors.New(`expected a Parley export: {"format": "parley-comments", …, "comments": […]}`))
+	}
+	for d.dec.More() {
+		key, err := d.dec.Token()
+		if err != nil {
+			return d.fileError(err)
+		}
+		switch key {
+		case "comments":
+			if tok, err := d.dec.Token(); err != nil || tok != json.Delim('[') {
+				return d.fileError(errors.New(`"comments" must be an array`))
+			}
+			return nil
+		case "version":
+			var v int
+			if err := d.dec.Decode(&v); err != nil {
+				return d.fileError(err)
+			}
+			if v > SchemaVersion {
+				return d.fileError(errNewer)
+			}
+		default:
+			var skip json.RawMessage
+			if err := d.dec.Decode(&skip); err != nil {
+				return d.fileError(err)
+			}
+		}
+	}
+	return d.fileError(errors.New(`the file has no "comments" array`))
+}
+
+// fileError reports where the file broke, unless reading it failed (a body
+// limit, a closed connection): that error is returned as it is.
+func (d *jsonDecoder) fileError(err error) error {
+	if d.src.err != nil {
+		return d.src.err
+	}
+	return &FileError{Err: fmt.Errorf("after comment %d: %w", d.n, err)}
+}
+
+// sourceReader remembers the error of the reader under a decoder, which
+// decoders may report as a format error.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = err
+	}
+	return n, err
+}

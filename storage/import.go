@@ -1,0 +1,58 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"parley/moderation"
+)
+
+// ImportComments implements moderation.TransferStore: the whole batch is one
+// write transaction, and every comment goes through putComment, so the
+// status, thread, count and reply indexes stay what a submission makes them.
+func (db *DB) ImportComments(_ context.Context, items []*moderation.ImportItem) error {
+	return db.update(func(tx *bolt.Tx) error {
+		for _, it := range items {
+			if err := importOne(tx, it); err != nil {
+				return fmt.Errorf("import comment %s: %w", it.Comment.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func importOne(tx *bolt.Tx, it *moderation.ImportItem) error {
+	comments, imported := tx.Bucket(bucketComments), tx.Bucket(bucketImported)
+	c := it.Comment
+	if imported.Get(it.Key) != nil || comments.Get([]byte(c.ID)) != nil {
+		it.Outcome = moderation.ImportDuplicate
+		return nil
+	}
+	parentID := c.Parent
+	if it.ParentKey != nil {
+		parentID = string(imported.Get(it.ParentKey))
+		if parentID == "" {
+			it.Outcome = moderation.ImportOrphan
+			return nil
+		}
+	}
+	if parentID != "" {
+		var parent moderation.Comment
+		if err := load(comments, []byte(parentID), &parent); err != nil {
+			it.Outcome = moderation.ImportOrphan
+			return nil
+		}
+		c.Parent = parentID
+		if err := it.Attach(&parent); err != nil {
+			it.Outcome, it.Refusal = moderation.ImportRefused, err
+			return nil
+		}
+	}
+	if err := putComment(tx, nil, c); err != nil {
+		return err
+	}
+	it.Outcome = moderation.ImportCreated
+	return imported.Put(it.Key, []byte(c.ID))
+}

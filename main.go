@@ -24,21 +24,22 @@ import (
 const usage = `parley: a self-hosted comment service for blogs
 
 Usage:
-  parley [serve] [flags]              run the service (the default command)
-  parley token create --name NAME     print a new API token once
-  parley moderator add NAME           add a moderator; password from standard input
+  parley [serve] [flags]                  run the service (the default command)
+  parley export [--format F] [flags]      write comments: ndjson, json, csv or wxr
+  parley import --format F FILE           load ndjson, json, wxr (WordPress) or disqus
+  parley backup FILE                      write a consistent copy of the database
+  parley token create --name NAME         print a new API token once
+  parley moderator add NAME               add a moderator; password from standard input
+  parley moderator notify NAME            set how a moderator hears of new comments
   parley blocklist add|remove|list [KIND VALUE...]   KIND: words, emails or networks
-  parley forget EMAIL                 erase every comment sent with EMAIL
-  parley secret rotate ip-hash|form-token            replace a server secret
-  parley moderator notify NAME        set how a moderator hears of new comments
-  parley healthcheck                  exit 0 when the local server answers /healthz
-  parley export [--format F] [flags]  write comments: ndjson, json, csv or wxr (see -h)
-  parley import --format F FILE       load ndjson, json, wxr (WordPress) or disqus
-  parley backup FILE                  write a consistent copy of the database
-  parley help                         show this help
+  parley forget EMAIL                     erase every comment sent with EMAIL
+  parley secret rotate ip-hash|form-token replace a server secret
+  parley healthcheck                      exit 0 when the local server answers /healthz
+  parley help                             show this help
 
 Every flag has an environment twin: --data is PARLEY_DATA, --rate-limit is
-PARLEY_RATE_LIMIT, and so on; flags win. Run "parley serve -h" for serve's flags.
+PARLEY_RATE_LIMIT, and so on; flags win. Run "parley COMMAND -h" for a
+command's flags.
 `
 
 func main() {
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // usageError is a mistake in how a command was called (exit code 2).
 type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
 
 func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {

@@ -84,21 +84,11 @@ func (s *Service) OpenVerification(token string) (string, error) {
 // ConfirmVerification marks the link's address as verified, and lifts an
 // unsubscription of it: its owner has just shown they want Parley's mail.
 func (s *Service) ConfirmVerification(ctx context.Context, token string) (string, error) {
-	email, err := s.OpenVerification(token)
-	if err != nil {
-		return "", err
-	}
-	cs, err := s.commenters()
-	if err != nil {
-		return "", err
-	}
-	now := s.now()
-	return email, cs.UpdateCommenter(ctx, email, func(c *Commenter) ([]*Delivery, error) {
+	return s.updateByLink(ctx, purposeVerify, token, func(c *Commenter, now time.Time) {
 		if c.Verified.IsZero() {
 			c.Verified = now
 		}
 		c.Unsubscribed = time.Time{}
-		return nil, nil
 	})
 }
 
@@ -117,7 +107,17 @@ func (s *Service) OpenUnsubscribe(token string) (string, error) {
 // Unsubscribe stops every email to the link's address, whatever boxes it
 // ticks later, until it verifies itself again.
 func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
-	email, err := s.OpenUnsubscribe(token)
+	return s.updateByLink(ctx, purposeUnsubscribe, token, func(c *Commenter, now time.Time) {
+		if c.Unsubscribed.IsZero() {
+			c.Unsubscribed = now
+		}
+	})
+}
+
+// updateByLink opens a commenter's link of the given purpose and changes the
+// record of its address, returning the address.
+func (s *Service) updateByLink(ctx context.Context, purpose, token string, change func(*Commenter, time.Time)) (string, error) {
+	claims, err := s.unseal(purpose, token)
 	if err != nil {
 		return "", err
 	}
@@ -126,10 +126,8 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error)
 		return "", err
 	}
 	now := s.now()
-	return email, cs.UpdateCommenter(ctx, email, func(c *Commenter) ([]*Delivery, error) {
-		if c.Unsubscribed.IsZero() {
-			c.Unsubscribed = now
-		}
+	return claims.Email, cs.UpdateCommenter(ctx, claims.Email, func(c *Commenter) ([]*Delivery, error) {
+		change(c, now)
 		return nil, nil
 	})
 }

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"parley/storage"
 )
 
-// clock is a settable time for session and throttle tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // adminEnv is the real server over real bbolt, with an owner "admin" and a
 // moderator "mod", both with password testPassword.
 type adminEnv struct {
@@ -44,7 +24,7 @@ type adminEnv struct {
 	srv   *Server
 	svc   *moderation.Service
 	db    *storage.DB
-	clock *clock
+	clock *testClock
 	url   string
 }
 
@@ -53,12 +33,8 @@ const testPassword = "correct horse battery"
 func newAdminEnv(t *testing.T, publicURL string) *adminEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	clk := &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+	db := openDB(t)
+	clk := newTestClock()
 	svc, err := moderation.NewService(ctx, db, moderation.Options{Clock: clk.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"parley/moderation"
 	"parley/storage"
@@ -26,14 +28,21 @@ type env struct {
 	token string
 }
 
-func newEnv(t *testing.T, edit ...func(*Config)) *env {
+// openDB opens a fresh database that closes with the test.
+func openDB(t *testing.T) *storage.DB {
 	t.Helper()
-	ctx := context.Background()
 	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func newEnv(t *testing.T, edit ...func(*Config)) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := openDB(t)
 	svc, err := moderation.NewService(ctx, db, moderation.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -151,3 +160,19 @@ func (e *env) thread(post string) thread {
 	wantStatus(e.t, rec, http.StatusOK)
 	return decode[thread](e.t, rec)
 }
+
+// testClock is a clock the test moves by hand, shared by the service and
+// whatever else a test injects it into.
+type testClock struct{ nanos atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	c.nanos.Store(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time            { return time.Unix(0, c.nanos.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration)   { c.nanos.Add(int64(d)) }
+func (c *testClock) AdvanceSeconds(s float64)  { c.Advance(time.Duration(s * float64(time.Second))) }
+func (c *testClock) Set(t time.Time)           { c.nanos.Store(t.UnixNano()) }
+func (c *testClock) Since(t time.Time) float64 { return c.Now().Sub(t).Seconds() }

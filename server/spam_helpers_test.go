@@ -10,29 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"parley/moderation"
 	"parley/storage"
 )
-
-// guardClock is a clock the test moves by hand.
-type guardClock struct{ nanos atomic.Int64 }
-
-func newGuardClock() *guardClock {
-	c := &guardClock{}
-	c.nanos.Store(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-
-func (c *guardClock) Now() time.Time            { return time.Unix(0, c.nanos.Load()).UTC() }
-func (c *guardClock) Advance(d time.Duration)   { c.nanos.Add(int64(d)) }
-func (c *guardClock) AdvanceSeconds(s float64)  { c.Advance(time.Duration(s * float64(time.Second))) }
-func (c *guardClock) Set(t time.Time)           { c.nanos.Store(t.UnixNano()) }
-func (c *guardClock) Since(t time.Time) float64 { return c.Now().Sub(t).Seconds() }
 
 // guarded is the real server with the anti-spam pipeline over real bbolt,
 // with an injected clock and an owner's and a moderator's API token.
@@ -42,7 +24,7 @@ type guarded struct {
 	srv       *Server
 	svc       *moderation.Service
 	spam      *moderation.SpamFilter
-	clock     *guardClock
+	clock     *testClock
 	owner     string
 	moderator string
 }
@@ -52,12 +34,9 @@ type guarded struct {
 func newGuarded(t *testing.T, opts moderation.SpamOptions, cfg Config) *guarded {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	g := &guarded{t: t, db: db, clock: newGuardClock()}
+	db := openDB(t)
+	var err error
+	g := &guarded{t: t, db: db, clock: newTestClock()}
 	opts.Clock = g.clock.Now
 	if g.spam, err = moderation.NewSpamFilter(ctx, db, opts); err != nil {
 		t.Fatal(err)

@@ -68,9 +68,9 @@ func TestCheckPassesAConsistentDatabase(t *testing.T) {
 // buggy write would, and expects Check to name it.
 func TestCheckFindsEachInconsistency(t *testing.T) {
 	tests := []struct {
-		name  string
+		name    string
 		corrupt func(tx *bolt.Tx, ids map[string]string) error
-		want  string
+		want    string
 	}{
 		{"comment missing from its status", func(tx *bolt.Tx, ids map[string]string) error {
 			return tx.Bucket(bucketStatus).Bucket([]byte("pending")).Delete([]byte(ids["pending"]))

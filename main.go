@@ -126,7 +126,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("created moderator \"admin\" with a generated password; it is shown only this once", "password", password)
 	}
 
-	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit}, svc, log)
+	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
+		CacheSize: cfg.cacheBytes(), BenchCeiling: cfg.benchCeiling}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ type Config struct {
 	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
 	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
 	RateLimit int      // submissions per minute per client; 0 turns the limit off
+	CacheSize int64    // bytes of encoded threads and counts kept; 0 is DefaultCacheSize, negative turns the cache off
+	// BenchCeiling routes /api/bench/ceiling, a benchmarking aid (see handleCeiling).
+	BenchCeiling bool
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -35,6 +39,7 @@ type Server struct {
 	log     *slog.Logger
 	origins map[string]bool
 	assets  *assets
+	cache   *responseCache
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -56,6 +61,8 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
+	s.cache = newResponseCache(cmp.Or(cfg.CacheSize, DefaultCacheSize))
+	svc.Subscribe(s.cache.listen)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -78,6 +85,9 @@ func (s *Server) routes() {
 	public.POST("/comments", s.handleSubmit, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
 	public.GET("/counts", s.handleCounts)
 	public.GET("/form", s.handleForm)
+	if s.cfg.BenchCeiling {
+		public.GET("/bench/ceiling", s.handleCeiling())
+	}
 
 	admin := e.Group("/api/admin", middleware.BodyLimit(adminBodyLimit), s.requireModerator)
 	admin.GET("/comments", s.handleList)

@@ -100,6 +100,7 @@ func Open(path string) (db *DB, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db = &DB{bolt: b}
+	db.SetBatchLimits(maxBatchSize, maxBatchDelay)
 	if err := db.migrate(); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -72,6 +73,22 @@ func (db *DB) Check(_ context.Context) error {
 		return &found
 	}
 	return nil
+}
+
+// checkSize refuses a truncated file (a copy cut short, a disk that filled
+// during a backup): bbolt maps the file and would crash on the first read
+// of a page past its end.
+func (db *DB) checkSize() error {
+	info, err := os.Stat(db.bolt.Path())
+	if err != nil {
+		return err
+	}
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		if need := tx.Size(); info.Size() < need {
+			return fmt.Errorf("it is %d bytes long but its pages reach %d bytes: it was cut short", info.Size(), need)
+		}
+		return nil
+	})
 }
 
 // checked is what the index checks need to know of one comment.

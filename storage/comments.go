@@ -57,12 +57,15 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 			return err
 		}
 	}
-	return save(tx.Bucket(bucketComments), id, c)
+	comments := tx.Bucket(bucketComments)
+	comments.FillPercent = appendFill
+	return save(comments, id, c)
 }
 
 // index adds c to the indexes of its status.
 func index(tx *bolt.Tx, c *moderation.Comment) error {
 	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
+		s.FillPercent = appendFill
 		if err := s.Put([]byte(c.ID), []byte(c.Post)); err != nil {
 			return err
 		}
@@ -74,6 +77,7 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 	if err != nil {
 		return err
 	}
+	thread.FillPercent = appendFill
 	if err := thread.Put([]byte(c.ID), nil); err != nil {
 		return err
 	}

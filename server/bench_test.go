@@ -1,13 +1,16 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"parley/moderation"
 	"parley/storage"
 )
 
@@ -60,4 +63,78 @@ func benchSubmit(b *testing.B, tune func(db *storage.DB)) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "submits/s")
+}
+
+// BenchmarkThread reads a post with 200 approved comments, as a browser does
+// (gzip), from 50 concurrent readers: through the read cache ("cached"),
+// with the cache off ("cache-off", storage and encoding on every read), and
+// from the bytes-in-memory ceiling route ("ceiling").
+func BenchmarkThread(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		cfg  Config
+		path string
+	}{
+		{"cached", Config{}, "/api/comments?post=/popular"},
+		{"cache-off", Config{CacheSize: -1}, "/api/comments?post=/popular"},
+		{"ceiling", Config{BenchCeiling: true}, "/api/bench/ceiling?post=/popular"},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			ps := newPerfServer(b, mode.cfg)
+			ps.seed(b, "/popular", 200, true)
+			benchGet(b, ps, mode.path)
+		})
+	}
+}
+
+// BenchmarkCounts asks for the counts of a listing page's 20 posts.
+func BenchmarkCounts(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		cfg  Config
+	}{{"cached", Config{}}, {"cache-off", Config{CacheSize: -1}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			ps := newPerfServer(b, mode.cfg)
+			q := url.Values{}
+			for i := range 20 {
+				post := fmt.Sprintf("/2026/post-%d", i)
+				ps.seed(b, post, i%4, true)
+				q.Add("post", post)
+			}
+			benchGet(b, ps, "/api/counts?"+q.Encode())
+		})
+	}
+}
+
+func benchGet(b *testing.B, ps *perfServer, path string) {
+	parallelism(b, writers)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			ps.do(b, req, http.StatusOK)
+		}
+	})
+}
+
+// BenchmarkApprove is a moderator clearing the queue one comment at a time
+// through the API: one transaction and one fsync per approval, plus the
+// cache invalidation of the post.
+func BenchmarkApprove(b *testing.B) {
+	ps := newPerfServer(b, Config{})
+	token, _, err := ps.svc.CreateToken(context.Background(), "bench", moderation.RoleModerator)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := ps.seed(b, "/queue", b.N, false)
+	ps.do(b, httptest.NewRequest(http.MethodGet, "/api/comments?post=/queue", nil), http.StatusOK)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, id := range ids {
+		req := httptest.NewRequest(http.MethodPost, "/api/admin/comments/"+id+"/approve", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		ps.do(b, req, http.StatusOK)
+	}
 }

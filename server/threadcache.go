@@ -15,20 +15,6 @@ import (
 // comments with their gzip.
 const DefaultCacheSize = 64 << 20
 
-// The read path. A popular post sends thousands of readers to one thread,
-// whose answer changes only when a moderator acts, so each public answer
-// (a post's thread, a set of counts) is encoded once, with its gzip and ETag,
-// and served as bytes until that post's approved set changes. The cache
-// hears of changes through Service.Subscribe, after they commit.
-//
-// Correctness rests on one rule: an entry is registered under its posts
-// before its data is read from storage, and invalidating a post removes every
-// entry registered under it, finished or still being built. A build that
-// lost its entry meanwhile may have read the old data, so its result goes to
-// the requests already waiting for it and is never stored. Concurrent misses
-// for one key share one build, so a just-approved comment on a popular post
-// costs one storage read, not one per reader.
-
 // entryOverhead approximates the bookkeeping of one entry (map slot, list
 // element, indexes), so that many tiny entries still count against the cap.
 const entryOverhead = 256
@@ -45,7 +31,22 @@ type cacheEntry struct {
 	waits int           // requests that joined the build
 }
 
-// responseCache is a byte-bounded LRU of encoded responses, invalidated by post.
+// responseCache is a byte-bounded LRU of encoded responses, invalidated by
+// post.
+//
+// The read path. A popular post sends thousands of readers to one thread,
+// whose answer changes only when a moderator acts, so each public answer
+// (a post's thread, a set of counts) is encoded once, with its gzip and ETag,
+// and served as bytes until that post's approved set changes. The cache
+// hears of changes through Service.Subscribe, after they commit.
+//
+// Correctness rests on one rule: an entry is registered under its posts
+// before its data is read from storage, and invalidating a post removes every
+// entry registered under it, finished or still being built. A build that
+// lost its entry meanwhile may have read the old data, so its result goes to
+// the requests already waiting for it and is never stored. Concurrent misses
+// for one key share one build, so a just-approved comment on a popular post
+// costs one storage read, not one per reader.
 type responseCache struct {
 	max int64 // bytes; not caching at all when <= 0
 

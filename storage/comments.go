@@ -138,12 +138,12 @@ func (db *DB) Thread(_ context.Context, post string) ([]*moderation.Comment, err
 		comments := tx.Bucket(bucketComments)
 		have := make(map[string]bool, thread.Stats().KeyN)
 		err := thread.ForEach(func(k, _ []byte) error {
-			var c moderation.Comment
-			if err := load(comments, k, &c); err != nil {
+			c, err := loadPublic(comments, k)
+			if err != nil {
 				return fmt.Errorf("thread comment %s: %w", k, err)
 			}
 			have[c.ID] = true
-			out = append(out, &c)
+			out = append(out, c)
 			return nil
 		})
 		if err != nil {
@@ -156,9 +156,8 @@ func (db *DB) Thread(_ context.Context, post string) ([]*moderation.Comment, err
 				continue
 			}
 			have[parent] = true
-			var p moderation.Comment
-			if load(comments, []byte(parent), &p) == nil && p.Status == moderation.StatusDeleted {
-				out = append(out, &p)
+			if p, err := loadPublic(comments, []byte(parent)); err == nil && p.Status == moderation.StatusDeleted {
+				out = append(out, p)
 			}
 		}
 		return nil

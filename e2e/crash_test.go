@@ -63,7 +63,7 @@ func (l *ledger) submitter(ctx context.Context, t *testing.T, base string, rng *
 		l.unsure[body] = post
 		l.mu.Unlock()
 
-		res, err := call(ctx, http.MethodPost, base+"/api/comments", "", map[string]string{
+		res, err := callParley(ctx, http.MethodPost, base+"/api/comments", "", map[string]string{
 			"post": post, "parent": parent, "author": "Reader", "email": "reader@example.com", "body": body})
 		l.mu.Lock()
 		switch {
@@ -116,7 +116,7 @@ func (l *ledger) moderator(ctx context.Context, t *testing.T, base, token string
 		if a.action == moderation.ActionDelete {
 			method, path = http.MethodDelete, "/api/admin/comments/"+c.id
 		}
-		res, err := call(ctx, method, base+path, token, nil)
+		res, err := callParley(ctx, method, base+path, token, nil)
 		l.mu.Lock()
 		c.busy = false
 		switch {
@@ -204,7 +204,7 @@ func (l *ledger) checkPublic(t *testing.T, base string) {
 				want = append(want, c.id)
 			}
 		}
-		res, err := call(context.Background(), http.MethodGet, base+"/api/comments?"+url.Values{"post": {post}}.Encode(), "", nil)
+		res, err := callParley(context.Background(), http.MethodGet, base+"/api/comments?"+url.Values{"post": {post}}.Encode(), "", nil)
 		if err != nil || res.status != http.StatusOK {
 			t.Fatalf("read %s: %v %v", post, res.status, err)
 		}
@@ -231,7 +231,7 @@ func (l *ledger) checkPublic(t *testing.T, base string) {
 func TestKillLosesNothing(t *testing.T) {
 	bin := buildParley(t)
 	data := filepath.Join(t.TempDir(), "parley.db")
-	token := createToken(t, bin, data)
+	token := parleyToken(t, bin, data)
 	l := newLedger()
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 6))
@@ -285,7 +285,7 @@ func TestKillLosesNothing(t *testing.T) {
 func TestTerminateUnderLoadLosesNothing(t *testing.T) {
 	bin := buildParley(t)
 	data := filepath.Join(t.TempDir(), "parley.db")
-	token := createToken(t, bin, data)
+	token := parleyToken(t, bin, data)
 	l := newLedger()
 	p := startParley(t, bin, data)
 	ctx, stop := context.WithCancel(context.Background())

@@ -31,30 +31,30 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 	}
 	mountTmpfs(t, dir, "size=2m")
 	data := filepath.Join(dir, "parley.db")
-	token := createToken(t, bin, data)
+	token := parleyToken(t, bin, data)
 	p := startParley(t, bin, data)
 	ctx := context.Background()
 
-	submit := func(body string) apiResult {
+	submit := func(body string) parleyAnswer {
 		t.Helper()
-		res, err := call(ctx, http.MethodPost, p.URL+"/api/comments", "", map[string]string{
+		res, err := callParley(ctx, http.MethodPost, p.URL+"/api/comments", "", map[string]string{
 			"post": "/full", "author": "Ada", "email": "ada@example.com", "body": body})
 		if err != nil {
 			t.Fatalf("submit: %v", err)
 		}
 		return res
 	}
-	approve := func(id string) apiResult {
+	approve := func(id string) parleyAnswer {
 		t.Helper()
-		res, err := call(ctx, http.MethodPost, p.URL+"/api/admin/comments/"+id+"/approve", token, nil)
+		res, err := callParley(ctx, http.MethodPost, p.URL+"/api/admin/comments/"+id+"/approve", token, nil)
 		if err != nil {
 			t.Fatalf("approve: %v", err)
 		}
 		return res
 	}
-	read := func(path string) apiResult {
+	read := func(path string) parleyAnswer {
 		t.Helper()
-		res, err := call(ctx, http.MethodGet, p.URL+path, "", nil)
+		res, err := callParley(ctx, http.MethodGet, p.URL+path, "", nil)
 		if err != nil || res.status != http.StatusOK {
 			t.Fatalf("GET %s with the disk full: %d %v %v", path, res.status, res.body, err)
 		}
@@ -86,7 +86,7 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 			acked = append(acked, res.body["id"].(string))
 		case http.StatusInsufficientStorage:
 			refused++
-			if code := errorCode(res); code != string(moderation.CodeStorageFull) {
+			if code := answerCode(res); code != string(moderation.CodeStorageFull) {
 				t.Fatalf("507 with error code %q, want %q: %v", code, moderation.CodeStorageFull, res.body)
 			}
 		default:
@@ -102,7 +102,7 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 	switch res := approve(acked[3]); {
 	case res.status == http.StatusOK:
 		approved++
-	case res.status != http.StatusInsufficientStorage || errorCode(res) != string(moderation.CodeStorageFull):
+	case res.status != http.StatusInsufficientStorage || answerCode(res) != string(moderation.CodeStorageFull):
 		t.Errorf("approve on a full disk: %d %v, want 200 or 507 insufficient_storage", res.status, res.body)
 	}
 	thread := read("/api/comments?post=/full")
@@ -110,7 +110,7 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 		t.Errorf("the thread shows %v comments with the disk full, want %d", thread.body["count"], approved)
 	}
 	read("/api/counts?post=/full&post=/other")
-	if res, err := call(ctx, http.MethodGet, p.URL+"/api/admin/comments?status=pending", token, nil); err != nil || res.status != http.StatusOK {
+	if res, err := callParley(ctx, http.MethodGet, p.URL+"/api/admin/comments?status=pending", token, nil); err != nil || res.status != http.StatusOK {
 		t.Errorf("the moderation queue with the disk full: %d %v %v", res.status, res.body, err)
 	}
 
@@ -166,8 +166,8 @@ func fillDisk(t *testing.T, dir string) string {
 	}
 }
 
-// errorCode is the code of a JSON error answer.
-func errorCode(res apiResult) string {
+// answerCode is the code of a JSON error answer.
+func answerCode(res parleyAnswer) string {
 	e, _ := res.body["error"].(map[string]any)
 	code, _ := e["code"].(string)
 	return code

@@ -65,9 +65,9 @@ func runParley(t *testing.T, bin string, args ...string) (stdout, stderr string,
 	return out.String(), errOut.String(), code
 }
 
-// createToken makes an API token on the database file, before any server
+// parleyToken makes an API token on the database file, before any server
 // holds it.
-func createToken(t *testing.T, bin, data string) string {
+func parleyToken(t *testing.T, bin, data string) string {
 	t.Helper()
 	out, errOut, code := runParley(t, bin, "token", "create", "--name", "e2e", "--data", data)
 	if code != 0 {
@@ -80,24 +80,24 @@ func createToken(t *testing.T, bin, data string) string {
 type parleyProc struct {
 	URL    string
 	cmd    *exec.Cmd
-	log    *lockedBuffer
+	log    *procLog
 	exited chan struct{}
 	err    error // the exit status, once exited is closed
 }
 
-// lockedBuffer collects a process's stderr while the test reads it.
-type lockedBuffer struct {
+// procLog collects a process's stderr while the test reads it.
+type procLog struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *procLog) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *procLog) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -110,7 +110,7 @@ func startParley(t *testing.T, bin, data string, args ...string) *parleyProc {
 	t.Helper()
 	args = append([]string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-format", "json",
 		"--rate-limit", "0", "--min-fill-seconds", "0"}, args...)
-	p := &parleyProc{cmd: exec.Command(bin, args...), log: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &parleyProc{cmd: exec.Command(bin, args...), log: &procLog{}, exited: make(chan struct{})}
 	p.cmd.Env = parleyEnv()
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -173,33 +173,33 @@ func (p *parleyProc) kill(t *testing.T) {
 	}
 }
 
-// httpClient talks to the servers under test; each test's load shares it.
-var httpClient = &http.Client{
+// parleyClient talks to the servers under test; each test's load shares it.
+var parleyClient = &http.Client{
 	Timeout:   30 * time.Second,
 	Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
 }
 
-// apiResult is what one HTTP exchange produced: a status (0 when no answer
+// parleyAnswer is what one HTTP exchange produced: a status (0 when no answer
 // came back) and the decoded JSON body.
-type apiResult struct {
+type parleyAnswer struct {
 	status int
 	body   map[string]any
 }
 
-// call sends one request with a JSON body (nil for none) and decodes a JSON
+// callParley sends one request with a JSON body (nil for none) and decodes a JSON
 // answer.
-func call(ctx context.Context, method, url, token string, body any) (apiResult, error) {
+func callParley(ctx context.Context, method, url, token string, body any) (parleyAnswer, error) {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return apiResult{}, err
+			return parleyAnswer{}, err
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return apiResult{}, err
+		return parleyAnswer{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -207,16 +207,16 @@ func call(ctx context.Context, method, url, token string, body any) (apiResult, 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := parleyClient.Do(req)
 	if err != nil {
-		return apiResult{}, err
+		return parleyAnswer{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return apiResult{status: resp.StatusCode}, err
+		return parleyAnswer{status: resp.StatusCode}, err
 	}
-	res := apiResult{status: resp.StatusCode}
+	res := parleyAnswer{status: resp.StatusCode}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &res.body); err != nil {
 			return res, fmt.Errorf("%s %s: %d with a body that is not a JSON object: %q", method, url, resp.StatusCode, data)

@@ -34,13 +34,13 @@ func startFails(t *testing.T, bin, data, want string, args ...string) {
 	}
 }
 
-var serveArgs = []string{"serve", "--addr", "127.0.0.1:0"}
+var serveOnAnyPort = []string{"serve", "--addr", "127.0.0.1:0"}
 
 func TestStartRefusesAFileHeldByAnotherProcess(t *testing.T) {
 	bin := buildParley(t)
 	data := filepath.Join(t.TempDir(), "parley.db")
 	startParley(t, bin, data)
-	startFails(t, bin, data, "in use by another process", serveArgs...)
+	startFails(t, bin, data, "in use by another process", serveOnAnyPort...)
 	startFails(t, bin, data, "in use by another process", "token", "create", "--name", "x")
 }
 
@@ -50,7 +50,7 @@ func TestStartRefusesACorruptFile(t *testing.T) {
 	bin := buildParley(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.db")
-	createToken(t, bin, good)
+	parleyToken(t, bin, good)
 	valid, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestStartRefusesACorruptFile(t *testing.T) {
 			if err := os.WriteFile(data, content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			startFails(t, bin, data, "Parley database", serveArgs...)
+			startFails(t, bin, data, "Parley database", serveOnAnyPort...)
 			if after, _ := os.ReadFile(data); !bytes.Equal(after, content) {
 				t.Errorf("refusing the file changed it (%d bytes, were %d)", len(after), len(content))
 			}
@@ -92,12 +92,12 @@ func TestStartRefusesAReadOnlyPlace(t *testing.T) {
 	existing := filepath.Join(dir, "existing.db")
 	if os.Geteuid() == 0 {
 		mountTmpfs(t, dir, "size=4m")
-		createToken(t, bin, existing)
+		parleyToken(t, bin, existing)
 		if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 			t.Fatalf("remount read-only: %v", err)
 		}
 	} else {
-		createToken(t, bin, existing)
+		parleyToken(t, bin, existing)
 		if err := os.Chmod(existing, 0o400); err != nil {
 			t.Fatal(err)
 		}
@@ -106,8 +106,8 @@ func TestStartRefusesAReadOnlyPlace(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
 	}
-	startFails(t, bin, filepath.Join(dir, "new.db"), "directory is read-only or not writable", serveArgs...)
-	startFails(t, bin, existing, "no permission to read and write it", serveArgs...)
+	startFails(t, bin, filepath.Join(dir, "new.db"), "directory is read-only or not writable", serveOnAnyPort...)
+	startFails(t, bin, existing, "no permission to read and write it", serveOnAnyPort...)
 }
 
 // mountTmpfs mounts a fresh tmpfs on dir for the test (root only).

@@ -52,7 +52,7 @@ func benchSubmit(b *testing.B, tune func(db *storage.DB)) {
 	bs := newPerfServer(b, Config{})
 	tune(bs.db)
 	body := fmt.Sprintf(`{"post":"/bench","author":"Ada","email":"ada@example.com","body":%q}`, benchBody)
-	parallelism(b, writers)
+	benchParallelism(b, benchWriters)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -107,7 +107,7 @@ func BenchmarkCounts(b *testing.B) {
 }
 
 func benchGet(b *testing.B, ps *perfServer, path string) {
-	parallelism(b, writers)
+	benchParallelism(b, benchWriters)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

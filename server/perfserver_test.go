@@ -16,9 +16,9 @@ import (
 	"parley/storage"
 )
 
-// writers is how many clients submit at once in the write benchmarks, as in
+// benchWriters is how many clients submit at once in the write benchmarks, as in
 // the target ("50 concurrent writers").
-const writers = 50
+const benchWriters = 50
 
 // perfServer is the real Echo instance over real bbolt in a temporary
 // directory, for the read-cache tests and the benchmarks.
@@ -60,9 +60,9 @@ func (bs *perfServer) seed(b testing.TB, post string, n int, approved bool) []st
 	b.Helper()
 	ctx := context.Background()
 	ids := make([]string, n)
-	errs := make(chan error, writers)
+	errs := make(chan error, benchWriters)
 	var next atomic.Int64
-	for range writers {
+	for range benchWriters {
 		go func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -81,7 +81,7 @@ func (bs *perfServer) seed(b testing.TB, post string, n int, approved bool) []st
 			}
 		}()
 	}
-	for range writers {
+	for range benchWriters {
 		if err := <-errs; err != nil {
 			b.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func (bs *perfServer) do(b testing.TB, req *http.Request, want int) *httptest.Re
 	return rec
 }
 
-// parallelism makes RunParallel use n goroutines in all.
-func parallelism(b *testing.B, n int) {
+// benchParallelism makes RunParallel use n goroutines in all.
+func benchParallelism(b *testing.B, n int) {
 	b.SetParallelism((n + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -196,7 +197,7 @@ func TestCountsCache(t *testing.T) {
 	ps.seed(t, "/b", 2, true)
 
 	got, first := countsOf(t, ps, "/a", "/b", "/none")
-	if want := map[string]int{"/a": 0, "/b": 2, "/none": 0}; !mapsEqual(got, want) {
+	if want := map[string]int{"/a": 0, "/b": 2, "/none": 0}; !maps.Equal(got, want) {
 		t.Fatalf("counts = %v, want %v", got, want)
 	}
 	if cc := first.Header().Get("Cache-Control"); cc != publicCacheControl {
@@ -211,7 +212,7 @@ func TestCountsCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = countsOf(t, ps, "/b", "/a", "/none")
-	if want := map[string]int{"/a": 2, "/b": 2, "/none": 0}; !mapsEqual(got, want) {
+	if want := map[string]int{"/a": 2, "/b": 2, "/none": 0}; !maps.Equal(got, want) {
 		t.Fatalf("after approving two on /a: counts = %v, want %v", got, want)
 	}
 
@@ -219,18 +220,6 @@ func TestCountsCache(t *testing.T) {
 	ps.do(t, req, http.StatusBadRequest)
 	req = httptest.NewRequest(http.MethodGet, "/api/counts?post="+strings.Repeat("x", 513), nil)
 	ps.do(t, req, http.StatusBadRequest)
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestThreadCacheOff(t *testing.T) {

@@ -12,7 +12,11 @@
 # after the static-bytes ceiling, the large database right after the small
 # one) and the ratios are taken run by run.
 #
-# Environment: DURATION per wrk run (10s), RUNS (3), CONNS (50), THREADS (2),
+# wrk runs one thread by default: on a small machine it shares the cores with
+# the server, and a second thread adds no requests, only scheduling delay
+# that wrk counts as the server's latency.
+#
+# Environment: DURATION per wrk run (10s), RUNS (3), CONNS (50), THREADS (1),
 # PARLEY_LOAD_DIR where seeded databases are kept between runs
 # (/tmp/parley-load). Needs wrk (apt-get install wrk) and curl.
 set -euo pipefail
@@ -22,7 +26,7 @@ mode=${1:-paths}
 DURATION=${DURATION:-10s}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-50}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 dir=${PARLEY_LOAD_DIR:-/tmp/parley-load}
 mkdir -p "$dir"
 results=$(mktemp)
@@ -93,6 +97,27 @@ measure() {
   : >"$dir/server.log" # the request log is the server's real cost, not worth keeping
 }
 
+# side_by_side LABEL_A PATH_A LABEL_B PATH_B [wrk flags…]: two wrk at once,
+# half the connections each, so that both paths see the same moment of a
+# noisy machine; their ratio is the fairest comparison this machine allows.
+side_by_side() {
+  local la=$1 pa=$2 lb=$3 pb=$4; shift 4
+  local half=$((CONNS / 2)) a b
+  a=$(mktemp) b=$(mktemp)
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pa" >"$a" &
+  local other=$!
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pb" >"$b"
+  wait $other
+  for x in "$la $a" "$lb $b"; do
+    set -- $x
+    local out; out=$(grep '^RESULT' "$2")
+    echo "$1 ${out#RESULT }" >>"$results"
+    echo "  $1: ${out#RESULT }" >&2
+  done
+  rm -f "$a" "$b"
+  : >"$dir/server.log"
+}
+
 # median LABEL FIELD: the median of one field over the runs of LABEL.
 median() {
   grep "^$1 " "$results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2 | sort -g |
@@ -120,23 +145,24 @@ paths() {
     echo "run $run/$RUNS" >&2
     measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
     measure thread-gzip "/api/comments?post=/popular" -H "$gzip_h"
-    measure ceiling "/api/bench/ceiling?post=/popular"
-    measure thread "/api/comments?post=/popular"
+    side_by_side thread-gzip-half "/api/comments?post=/popular" ceiling-gzip-half "/api/bench/ceiling?post=/popular" -H "$gzip_h"
+    side_by_side thread-half "/api/comments?post=/popular" ceiling-half "/api/bench/ceiling?post=/popular"
     measure counts "/api/counts?post=/popular&post=/post/00001&post=/post/00002&post=/post/00003&post=/post/00004"
     PARLEY_POST_BODY=$submission measure submit "/api/comments"
   done
   local rss; rss=$(rss_mb)
   stop
   echo
-  echo "GET /api/comments?post=/popular (200 approved comments), $CONNS connections:"
+  echo "GET /api/comments?post=/popular (200 approved comments, as browsers ask: gzip), $CONNS connections:"
   printf "%-34s %10s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors
-  row "static-bytes ceiling (gzip)" ceiling-gzip
-  row "cached thread (gzip)" thread-gzip
-  row "static-bytes ceiling (identity)" ceiling
-  row "cached thread (identity)" thread
+  row "static-bytes ceiling" ceiling-gzip
+  row "cached thread" thread-gzip
   row "counts, 5 posts" counts
   row "submit (202 after commit)" submit
-  echo "cached thread / ceiling, run by run: gzip $(ratio thread-gzip ceiling-gzip), identity $(ratio thread ceiling)"
+  echo "cached thread / ceiling, run by run:"
+  echo "  back to back, $CONNS connections each:          $(ratio thread-gzip ceiling-gzip)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio thread-gzip-half ceiling-gzip-half)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio thread-half ceiling-half)"
   echo "RSS after the runs: ${rss} MB"
 }
 

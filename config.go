@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"parley/server"
 )
 
 // config is everything the commands read from flags and the environment.
@@ -20,7 +22,9 @@ type config struct {
 	logFormat      string
 	spam           spamConfig
 
-	ops opsConfig // notifications, trust and metrics (config_notify.go)
+	ops          opsConfig // notifications, trust and metrics (config_notify.go)
+	cacheSize    int       // MiB
+	benchCeiling bool
 }
 
 // newFlagSet defines the flags every command shares; commands add their own.
@@ -40,6 +44,8 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	fs.IntVar(&cfg.minFillSeconds, "min-fill-seconds", 3, "least seconds between a form token and its submission; 0 turns the check off")
 	spamFlags(fs, &cfg.spam)
 	opsFlags(fs, &cfg.ops)
+	fs.IntVar(&cfg.cacheSize, "cache-size", server.DefaultCacheSize>>20, "megabytes of encoded comment threads and counts kept in memory; 0 turns the read cache off")
+	fs.BoolVar(&cfg.benchCeiling, "bench-ceiling", false, "benchmarking aid: serve /api/bench/ceiling, a thread's bytes from memory without the cache (leave off in production)")
 }
 
 // parse reads flags, with PARLEY_* environment variables as defaults: a flag
@@ -73,10 +79,18 @@ func (cfg *config) resolve() error {
 		return fmt.Errorf("--public-url %q must be an absolute http(s) URL", cfg.publicURL)
 	}
 	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
-	if cfg.rateLimit < 0 || cfg.minFillSeconds < 0 {
-		return fmt.Errorf("--rate-limit and --min-fill-seconds must not be negative")
+	if cfg.rateLimit < 0 || cfg.minFillSeconds < 0 || cfg.cacheSize < 0 {
+		return fmt.Errorf("--rate-limit, --min-fill-seconds and --cache-size must not be negative")
 	}
 	return cfg.spam.resolve()
+}
+
+// cacheBytes is --cache-size as server.Config.CacheSize wants it.
+func (cfg *config) cacheBytes() int64 {
+	if cfg.cacheSize == 0 {
+		return -1 // off
+	}
+	return int64(cfg.cacheSize) << 20
 }
 
 // originList splits --origins, checking each is a bare scheme://host[:port].

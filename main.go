@@ -155,7 +155,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer n.Stop()
 
 	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
-		TrustedProxies: proxies, Spam: spam, Metrics: m, MetricsToken: cfg.ops.metricsToken}, svc, log)
+		TrustedProxies: proxies, Spam: spam, Metrics: m, MetricsToken: cfg.ops.metricsToken,
+		CacheSize: cfg.cacheBytes(), BenchCeiling: cfg.benchCeiling}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}

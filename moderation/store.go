@@ -19,6 +19,9 @@ type Store interface {
 
 	// Thread returns the approved comments of a post, oldest first, plus the
 	// tombstones that approved replies hang from. An unknown post is empty.
+	// Only what readers may see is filled in (ID, Post, Parent, Depth,
+	// Author, Website, HTML, Status, Site, Created): the public read path
+	// never holds an email, IP hash, raw body or history.
 	Thread(ctx context.Context, post string) ([]*Comment, error)
 
 	// ApprovedCounts returns the approved count of each post; unknown posts are 0.

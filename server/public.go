@@ -1,13 +1,13 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -127,15 +127,27 @@ type thread struct {
 	Comments []moderation.Public `json:"comments"`
 }
 
-// handleThread serves a post's approved comments with an ETag.
+// handleThread serves a post's approved comments, encoded once per change
+// of the thread (see responseCache).
 func (s *Server) handleThread(c echo.Context) error {
 	if c.QueryParam("format") == "html" {
 		return s.handleThreadHTML(c)
 	}
-	post := c.QueryParam("post")
-	comments, err := s.svc.Thread(c.Request().Context(), post)
+	ctx, post := c.Request().Context(), c.QueryParam("post")
+	resp, err := s.cache.get(ctx, "thread\x00"+post, []string{post}, func() ([]byte, error) {
+		return s.encodeThread(ctx, post)
+	})
 	if err != nil {
 		return err
+	}
+	return serveResponse(c, resp)
+}
+
+// encodeThread is the JSON of a post's public thread.
+func (s *Server) encodeThread(ctx context.Context, post string) ([]byte, error) {
+	comments, err := s.svc.Thread(ctx, post)
+	if err != nil {
+		return nil, err
 	}
 	t := thread{Post: post, Comments: comments}
 	for _, pc := range comments {
@@ -143,25 +155,30 @@ func (s *Server) handleThread(c echo.Context) error {
 			t.Count++
 		}
 	}
-	body, err := json.Marshal(t)
+	return json.Marshal(t)
+}
+
+// handleCounts serves approved counts for listing pages. A listing page asks
+// for the same posts on every view, so the answer is cached by the set of
+// posts asked for, in any order.
+func (s *Server) handleCounts(c echo.Context) error {
+	posts := slices.Compact(slices.Sorted(slices.Values(c.QueryParams()["post"])))
+	key, err := json.Marshal(posts)
 	if err != nil {
 		return err
 	}
-	return serveJSON(c, body, "no-cache")
-}
-
-// serveJSON writes body with a content ETag, answering 304 when the client
-// already has it.
-func serveJSON(c echo.Context, body []byte, cacheControl string) error {
-	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := c.Response().Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", cacheControl)
-	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
-		return c.NoContent(http.StatusNotModified)
+	ctx := c.Request().Context()
+	resp, err := s.cache.get(ctx, "counts\x00"+string(key), posts, func() ([]byte, error) {
+		counts, err := s.svc.Counts(ctx, posts)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(counts)
+	})
+	if err != nil {
+		return err
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, body)
+	return serveResponse(c, resp)
 }
 
 func etagMatches(header, etag string) bool {
@@ -174,17 +191,4 @@ func etagMatches(header, etag string) bool {
 		}
 	}
 	return false
-}
-
-// handleCounts serves approved counts for listing pages.
-func (s *Server) handleCounts(c echo.Context) error {
-	counts, err := s.svc.Counts(c.Request().Context(), c.QueryParams()["post"])
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(counts)
-	if err != nil {
-		return err
-	}
-	return serveJSON(c, body, "no-cache")
 }

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type Config struct {
 	// ImportLimit is the largest file POST /api/admin/import takes, in bytes;
 	// 0 means MaxImportBytes.
 	ImportLimit int64
+	CacheSize   int64 // bytes of encoded threads and counts kept; 0 is DefaultCacheSize, negative turns the cache off
+	// BenchCeiling routes /api/bench/ceiling, a benchmarking aid (see handleCeiling).
+	BenchCeiling bool
 }
 
 // Server routes HTTP requests to the moderation service.
@@ -50,6 +54,7 @@ type Server struct {
 	sessions *moderation.Sessions
 	cookie   sessionCookie
 	pages    *adminPages
+	cache    *responseCache
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -74,6 +79,8 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	if err := s.initAdmin(pub); err != nil {
 		return nil, err
 	}
+	s.cache = newResponseCache(cmp.Or(cfg.CacheSize, DefaultCacheSize))
+	svc.Subscribe(s.cache.listen)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -110,6 +117,9 @@ func (s *Server) routes() {
 	public.GET("/counts", s.handleCounts)
 	public.GET("/form", s.handleForm)
 	public.POST("/verify", s.handleRequestVerification, middleware.BodyLimit(publicBodyLimit), s.rateLimit())
+	if s.cfg.BenchCeiling {
+		public.GET("/bench/ceiling", s.handleCeiling())
+	}
 
 	admin := e.Group("/api/admin", middleware.BodyLimit(adminBodyLimit), s.requireModerator)
 	admin.GET("/comments", s.handleList)

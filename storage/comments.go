@@ -60,7 +60,9 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 			return err
 		}
 	}
-	return save(tx.Bucket(bucketComments), id, c)
+	comments := tx.Bucket(bucketComments)
+	comments.FillPercent = appendFill
+	return save(comments, id, c)
 }
 
 // index adds c to the indexes of its status.
@@ -69,6 +71,7 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 		return err
 	}
 	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
+		s.FillPercent = appendFill
 		if err := s.Put([]byte(c.ID), []byte(c.Post)); err != nil {
 			return err
 		}
@@ -80,6 +83,7 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 	if err != nil {
 		return err
 	}
+	thread.FillPercent = appendFill
 	if err := thread.Put([]byte(c.ID), nil); err != nil {
 		return err
 	}
@@ -143,12 +147,12 @@ func (db *DB) Thread(_ context.Context, post string) ([]*moderation.Comment, err
 		comments := tx.Bucket(bucketComments)
 		have := make(map[string]bool, thread.Stats().KeyN)
 		err := thread.ForEach(func(k, _ []byte) error {
-			var c moderation.Comment
-			if err := load(comments, k, &c); err != nil {
+			c, err := loadPublic(comments, k)
+			if err != nil {
 				return fmt.Errorf("thread comment %s: %w", k, err)
 			}
 			have[c.ID] = true
-			out = append(out, &c)
+			out = append(out, c)
 			return nil
 		})
 		if err != nil {
@@ -161,9 +165,8 @@ func (db *DB) Thread(_ context.Context, post string) ([]*moderation.Comment, err
 				continue
 			}
 			have[parent] = true
-			var p moderation.Comment
-			if load(comments, []byte(parent), &p) == nil && p.Status == moderation.StatusDeleted {
-				out = append(out, &p)
+			if p, err := loadPublic(comments, []byte(parent)); err == nil && p.Status == moderation.StatusDeleted {
+				out = append(out, p)
 			}
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -128,24 +129,40 @@ var initialMmapSize = map[int]int{32: 128 << 20, 64: 1 << 30}[strconv.IntSize]
 // A file held by another process, a corrupt file or a file from a newer
 // Parley is a clear error; Open never overwrites an existing file.
 func Open(path string) (db *DB, err error) {
-	// bbolt can panic on a corrupt file instead of returning an error.
+	var b *bolt.DB
+	// bbolt can panic on a corrupt file instead of returning an error, and
+	// fault on reading past the end of a truncated one: make both errors.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
+			if b != nil {
+				_ = b.Close()
+			}
 			db, err = nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database (%v)", path, r)
 		}
 	}()
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
+	info, statErr := os.Stat(path)
+	b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the database is in use by another process (is parley serve running?)", path)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
 		return nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database: %w", path, err)
+	case (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) && errors.Is(statErr, os.ErrNotExist):
+		return nil, fmt.Errorf("open %s: cannot create the database there, the directory is read-only or not writable (%w); choose another place with --data", path, err)
 	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EROFS):
 		return nil, fmt.Errorf("open %s: no permission to read and write it: %w", path, err)
+	case err != nil && statErr == nil && info.Size() > 0:
+		return nil, fmt.Errorf("open %s: the file cannot be read as a Parley database (corrupt, cut short or something else): %w", path, err)
 	case err != nil:
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db = &DB{bolt: b}
+	db.SetBatchLimits(maxBatchSize, maxBatchDelay)
+	if err := db.checkSize(); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("open %s: the file is corrupt or not a Parley database: %w", path, err)
+	}
 	if err := db.migrate(); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

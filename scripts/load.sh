@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Load test of the real parley binary on loopback with wrk.
+#
+#   scripts/load.sh         read and write paths on a database of 1,000 comments
+#   scripts/load.sh scale   startup, RSS, read and submit throughput at 1,000
+#                           and at 1,000,000 comments (seeded once, ~2 minutes)
+#   scripts/load.sh groupcommit   group commit against one commit per
+#                           submission (go test -bench, in pairs)
+#
+# Every figure is the median of RUNS runs. The machine is shared, so each run
+# measures the figures it compares back to back (the cached thread right
+# after the static-bytes ceiling, the large database right after the small
+# one) and the ratios are taken run by run.
+#
+# wrk runs one thread by default: on a small machine it shares the cores with
+# the server, and a second thread adds no requests, only scheduling delay
+# that wrk counts as the server's latency.
+#
+# Environment: DURATION per wrk run (10s), RUNS (3), CONNS (50), THREADS (1),
+# PARLEY_LOAD_DIR where seeded databases are kept between runs
+# (/tmp/parley-load). Needs wrk (apt-get install wrk) and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-paths}
+DURATION=${DURATION:-10s}
+RUNS=${RUNS:-3}
+CONNS=${CONNS:-50}
+THREADS=${THREADS:-1}
+dir=${PARLEY_LOAD_DIR:-/tmp/parley-load}
+mkdir -p "$dir"
+results=$(mktemp)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -f "$results" "$dir/work.db" "$dir/server.log"
+}
+trap cleanup EXIT
+
+for tool in wrk curl; do
+  command -v $tool >/dev/null || { echo "load.sh: $tool is needed (apt-get install $tool)" >&2; exit 1; }
+done
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(go version | cut -d' ' -f3)"
+echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION, $RUNS runs, median reported; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+go build -o "$dir/parley" .
+go build -o "$dir/seed" ./scripts/seed
+
+# seeded NAME POSTS PER_POST: a pristine seeded database, built once.
+seeded() {
+  local db="$dir/$1.db"
+  if [ ! -f "$db" ]; then
+    echo "seeding $1: $2 posts × $3 comments + /popular (200 approved)…" >&2
+    rm -f "$db.tmp"
+    "$dir/seed" --data "$db.tmp" --posts "$2" --per-post "$3" --popular 200 >&2
+    mv "$db.tmp" "$db"
+  fi
+  echo "$db"
+}
+
+# start DB [FLAGS…]: serve a fresh copy of DB; sets server_pid, port,
+# startup_ms (exec to first answered request) and rss_start_mb.
+start() {
+  local db=$1; shift
+  cp --sparse=always "$db" "$dir/work.db"
+  sync "$dir/work.db"
+  port=$((20000 + RANDOM % 20000))
+  while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((20000 + RANDOM % 20000)); done
+  local t0; t0=$(date +%s%N)
+  PARLEY_ADMIN_PASSWORD=load-test-password "$dir/parley" serve --data "$dir/work.db" --addr "127.0.0.1:$port" \
+    --rate-limit 0 --min-fill-seconds 0 --log-format json "$@" 2>>"$dir/server.log" &
+  server_pid=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/api/counts?post=/popular"; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "load.sh: the server did not start:" >&2; tail "$dir/server.log" >&2; exit 1; }
+    sleep 0.002
+  done
+  startup_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  rss_start_mb=$(rss_mb)
+}
+
+stop() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=
+  rm -f "$dir/work.db"
+}
+
+rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$server_pid/status"; }
+
+# measure LABEL PATH [wrk flags…]: one wrk run, recorded in $results.
+measure() {
+  local label=$1 path=$2; shift 2
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$path" | grep '^RESULT')
+  echo "$label ${out#RESULT }" >>"$results"
+  echo "  $label: ${out#RESULT }" >&2
+  : >"$dir/server.log" # the request log is the server's real cost, not worth keeping
+}
+
+# side_by_side LABEL_A PATH_A LABEL_B PATH_B [wrk flags…]: two wrk at once,
+# half the connections each, so that both paths see the same moment of a
+# noisy machine; their ratio is the fairest comparison this machine allows.
+side_by_side() {
+  local la=$1 pa=$2 lb=$3 pb=$4; shift 4
+  local half=$((CONNS / 2)) a b
+  a=$(mktemp) b=$(mktemp)
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pa" >"$a" &
+  local other=$!
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pb" >"$b"
+  wait $other
+  for x in "$la $a" "$lb $b"; do
+    set -- $x
+    local out; out=$(grep '^RESULT' "$2")
+    echo "$1 ${out#RESULT }" >>"$results"
+    echo "  $1: ${out#RESULT }" >&2
+  done
+  rm -f "$a" "$b"
+  : >"$dir/server.log"
+}
+
+# median LABEL FIELD: the median of one field over the runs of LABEL.
+median() {
+  grep "^$1 " "$results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2 | sort -g |
+    awk '{v[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'
+}
+
+# ratio A B: the median over runs of A's rps / B's rps, run by run.
+ratio() {
+  paste <(grep "^$1 " "$results" | grep -o 'rps=[0-9.]*' | cut -d= -f2) \
+        <(grep "^$2 " "$results" | grep -o 'rps=[0-9.]*' | cut -d= -f2) |
+    awk '{print $1/$2}' | sort -g |
+    awk '{v[NR]=$1} END {if (NR % 2) printf "%.2f", v[(NR+1)/2]; else printf "%.2f", (v[NR/2]+v[NR/2+1])/2}'
+}
+
+row() { printf "%-34s %10s %8s %8s %7s\n" "$1" "$(median "$2" rps)" "$(median "$2" p50_ms)" "$(median "$2" p99_ms)" "$(median "$2" errors)"; }
+
+gzip_h="Accept-Encoding: gzip"
+submission='{"post":"/popular","author":"Load","email":"load@example.com","body":"A comment sent by the load test, with *a little* Markdown."}'
+
+paths() {
+  local db; db=$(seeded small 8 100)
+  start "$db" --bench-ceiling
+  echo "server up in ${startup_ms} ms, RSS ${rss_start_mb} MB" >&2
+  for run in $(seq "$RUNS"); do
+    echo "run $run/$RUNS" >&2
+    measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
+    measure thread-gzip "/api/comments?post=/popular" -H "$gzip_h"
+    side_by_side thread-gzip-half "/api/comments?post=/popular" ceiling-gzip-half "/api/bench/ceiling?post=/popular" -H "$gzip_h"
+    side_by_side thread-half "/api/comments?post=/popular" ceiling-half "/api/bench/ceiling?post=/popular"
+    measure counts "/api/counts?post=/popular&post=/post/00001&post=/post/00002&post=/post/00003&post=/post/00004"
+    PARLEY_POST_BODY=$submission measure submit "/api/comments"
+  done
+  local rss; rss=$(rss_mb)
+  stop
+  echo
+  echo "GET /api/comments?post=/popular (200 approved comments, as browsers ask: gzip), $CONNS connections:"
+  printf "%-34s %10s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors
+  row "static-bytes ceiling" ceiling-gzip
+  row "cached thread" thread-gzip
+  row "counts, 5 posts" counts
+  row "submit (202 after commit)" submit
+  echo "cached thread / ceiling, run by run:"
+  echo "  back to back, $CONNS connections each:          $(ratio thread-gzip ceiling-gzip)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio thread-gzip-half ceiling-gzip-half)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio thread-half ceiling-half)"
+  echo "RSS after the runs: ${rss} MB"
+}
+
+# The scale comparison. Both databases have posts of 100 comments (8 posts
+# at 1,000 comments, 10,000 at 1,000,000) and /popular with 200, so that a
+# post costs the same to read at both sizes; reads of random posts run with
+# the cache off, to measure storage rather than the cache's size.
+scale() {
+  local small large
+  small=$(seeded small 8 100)
+  large=$(seeded large 10000 100)
+  for run in $(seq "$RUNS"); do
+    echo "run $run/$RUNS" >&2
+    for size in small large; do
+      local db=$small posts=8
+      [ $size = large ] && db=$large posts=10000
+      start "$db"
+      echo "$size-start startup_ms=$startup_ms rss_mb=$rss_start_mb" >>"$results"
+      echo "  $size: up in ${startup_ms} ms, RSS ${rss_start_mb} MB" >&2
+      measure "$size-thread" "/api/comments?post=/popular" -H "$gzip_h"
+      PARLEY_POST_BODY=$submission measure "$size-submit" "/api/comments"
+      echo "$size-end rss_mb=$(rss_mb) anon_mb=$(awk '/RssAnon/{printf "%.0f", $2/1024}' "/proc/$server_pid/status")" >>"$results"
+      stop
+      start "$db" --cache-size 0
+      PARLEY_ANY_POST=$posts measure "$size-any" "/api/comments" -H "$gzip_h"
+      stop
+    done
+  done
+  echo
+  printf "%-46s %12s %12s %7s\n" "" "1,000" "1,000,000" "ratio"
+  for m in "startup, exec to first answer (ms)|start|startup_ms" "RSS after start (MB)|start|rss_mb" \
+           "RSS after the load (MB)|end|rss_mb" "  of which heap and stacks (MB)|end|anon_mb"; do
+    IFS='|' read -r name label field <<<"$m"
+    local a b; a=$(median "small-$label" "$field"); b=$(median "large-$label" "$field")
+    printf "%-46s %12s %12s %7s\n" "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", b/a}')"
+  done
+  for m in "GET /popular, cached (req/s)|thread" "GET a random post, cache off (req/s)|any" "submit (req/s)|submit"; do
+    IFS='|' read -r name label <<<"$m"
+    printf "%-46s %12s %12s %7s\n" "$name" "$(median "small-$label" rps)" "$(median "large-$label" rps)" "$(ratio "large-$label" "small-$label")"
+  done
+  for m in "GET /popular, cached p99 (ms)|thread" "GET a random post, cache off p99 (ms)|any" "submit p99 (ms)|submit"; do
+    IFS='|' read -r name label <<<"$m"
+    printf "%-46s %12s %12s\n" "$name" "$(median "small-$label" p99_ms)" "$(median "large-$label" p99_ms)"
+  done
+  echo "(ratios are 1,000,000 over 1,000; req/s ratios are taken run by run. RSS counts the"
+  echo " pages of the mapped database file the server touched; the heap is bounded by --cache-size)"
+}
+
+# Group commit against one commit per submission, 50 concurrent writers,
+# through the server over real storage (server.BenchmarkSubmit). The two
+# run back to back, RUNS×3 times, and the ratio is taken pair by pair: on a
+# shared machine the absolute figures swing far more than their ratio.
+groupcommit() {
+  for run in $(seq $((RUNS * 3))); do
+    local out; out=$(go test ./server -run '^$' -bench 'BenchmarkSubmit$' -benchtime 1s)
+    local g e
+    g=$(echo "$out" | awk '/group/{for(i=1;i<=NF;i++) if ($(i+1)=="submits/s") print $i}')
+    e=$(echo "$out" | awk '/commit-each/{for(i=1;i<=NF;i++) if ($(i+1)=="submits/s") print $i}')
+    echo "group rps=$g" >>"$results"
+    echo "each rps=$e" >>"$results"
+    echo "  run $run: group commit $g/s, one commit each $e/s" >&2
+  done
+  echo
+  echo "submissions/s at 50 concurrent writers, $((RUNS * 3)) pairs:"
+  echo "group commit (median)            $(median group rps)"
+  echo "one commit per submission        $(median each rps)"
+  echo "group / one each, pair by pair   $(ratio group each)"
+}
+
+case $mode in
+  paths) paths ;;
+  scale) scale ;;
+  groupcommit) groupcommit ;;
+  *) echo "usage: scripts/load.sh [paths|scale|groupcommit]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// response is one encoded public answer, immutable once built.
+type response struct {
+	body     []byte
+	gzipped  []byte // nil when gzip would not pay (small bodies)
+	etag     string // of body; the gzipped bytes carry etag with a -gz suffix
+	gzipETag string
+}
+
+// minGzip is the smallest body worth compressing: below it the gzip header
+// and a round of decompression cost more than the bytes saved.
+const minGzip = 1024
+
+func newResponse(body []byte) (*response, error) {
+	sum := sha256.Sum256(body)
+	tag := hex.EncodeToString(sum[:12])
+	r := &response{body: body, etag: `"` + tag + `"`}
+	if len(body) >= minGzip {
+		var gz bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+		_, _ = w.Write(body)
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		r.gzipped, r.gzipETag = gz.Bytes(), `"`+tag+`-gz"`
+	}
+	return r, nil
+}
+
+func buildResponse(build func() ([]byte, error)) (*response, error) {
+	body, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return newResponse(body)
+}
+
+// publicCacheControl lets CDNs and other shared caches reuse a public answer
+// for a few seconds, so a burst of readers of one page costs the server one
+// request every few seconds. Browsers keep it too but revalidate it each
+// time with its ETag (a 304 costs a few bytes): a moderator who approves a
+// comment and opens the post sees it at once, and so does its author.
+const publicCacheControl = "public, max-age=0, s-maxage=10"
+
+// serveResponse writes r, gzipped when the client takes gzip, answering
+// 304 when the client already holds either encoding.
+func serveResponse(c echo.Context, r *response) error {
+	h := c.Response().Header()
+	body, etag := r.body, r.etag
+	if r.gzipped != nil {
+		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+		if acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
+			body, etag = r.gzipped, r.gzipETag
+			h.Set(echo.HeaderContentEncoding, "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", publicCacheControl)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" &&
+		(etagMatches(match, r.etag) || r.gzipped != nil && etagMatches(match, r.gzipETag)) {
+		h.Del(echo.HeaderContentEncoding)
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, body)
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip (or *) listed without
+// q=0.
+func acceptsGzip(header string) bool {
+	for len(header) > 0 {
+		var part string
+		part, header, _ = strings.Cut(header, ",")
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
+		if !strings.EqualFold(name, "gzip") && name != "*" {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !ok {
+			return true
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+		return err == nil && v > 0
+	}
+	return false
+}

@@ -135,9 +135,9 @@ func (s *Server) routes() {
 	admin.POST("/forget", s.handleForget)
 	admin.GET("/me/notifications", s.handleGetNotifyPrefs)
 	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
-	s.adminRoutes(admin)
 	admin.GET("/export", s.handleExport)
 	admin.GET("/backup", s.handleBackup)
+	s.adminRoutes(admin) // the admin page and its own endpoints (adminpage.go)
 	// Import takes files far above the admin body limit, so it sits outside the group.
 	e.POST("/api/admin/import", s.handleImport, s.requireModerator)
 }

@@ -51,11 +51,24 @@ func TestPublicOutputHidesPrivateFields(t *testing.T) {
 	id := e.submit(map[string]any{"post": "/p", "author": "Ada", "email": "secret-address@example.com",
 		"website": "https://ada.example.com", "body": "raw *markdown* body"})
 	e.approve(id)
-	rec := e.request(http.MethodGet, "/api/comments?post=/p", nil)
-	body := rec.Body.String()
+	body := e.request(http.MethodGet, "/api/comments?post=/p", nil).Body.String()
 	for _, private := range []string{"secret-address", "192.0.2.1", "raw *markdown*", "ip_hash", "user_agent", "history", "email"} {
 		if strings.Contains(body, private) {
 			t.Errorf("public thread contains %q: %s", private, body)
+		}
+	}
+	// The server-rendered thread and the no-JS page show the same, no more.
+	for _, path := range []string{"/api/comments?post=/p&format=html", "/p?post=/p"} {
+		rec := e.request(http.MethodGet, path, nil)
+		wantStatus(t, rec, http.StatusOK)
+		page := rec.Body.String()
+		if !strings.Contains(page, "<em>markdown</em>") {
+			t.Errorf("%s does not show the comment: %s", path, page)
+		}
+		for _, private := range []string{"secret-address", "192.0.2.1", "raw *markdown*", e.svc.HashIP("192.0.2.1")} {
+			if strings.Contains(page, private) {
+				t.Errorf("%s contains %q", path, private)
+			}
 		}
 	}
 	if !strings.Contains(body, `"website":"https://ada.example.com"`) {

@@ -223,6 +223,7 @@
     constructor(host) {
       this.host = host;
       this.post = host.dataset.post || location.pathname;
+      const thread = this.fetchThread(); // first: the request runs while the rest is built
       this.s = strings(host);
       this.dates = new Intl.DateTimeFormat(this.s.lang, { dateStyle: 'long', timeStyle: 'short' });
       this.nodes = new Map(); // comment id → its <li>
@@ -251,7 +252,7 @@
       this.heading.hidden = !this.nodes.size;
       addEventListener('hashchange', () => this.reveal());
       // Only once the thread is in is the form where it will stay, below it.
-      this.load().then(() => this.whenVisible(this.form));
+      this.load(thread).then(() => this.whenVisible(this.form));
     }
 
     applyTheme() {
@@ -268,12 +269,16 @@
       return title ? fill(this.s.heading_title, { count, title }) : count;
     }
 
-    async load() {
+    fetchThread() {
+      return get('api/comments', [['post', this.post]]);
+    }
+
+    async load(request = this.fetchThread()) {
       const adopting = this.nodes.size > 0;
       if (!adopting) this.say(this.s.loading);
       let data;
       try {
-        const res = await get('api/comments', [['post', this.post]]);
+        const res = await request;
         if (!res.ok) throw new Error('HTTP ' + res.status);
         data = await res.json();
       } catch (err) {

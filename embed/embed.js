@@ -127,6 +127,11 @@
   const PERSON = 'https://schema.org/Person';
   const repliesOf = (li) => li.querySelector(':scope > ol') || li.appendChild(h('ol', { class: 'parley-comments' }));
   const inert = document.createElement('template');
+  // A long thread: the first FIRST comments (whole threads) are shown at once,
+  // the rest added in slices of about SLICE_MS while the page is idle.
+  const FIRST = 50;
+  const SLICE_MS = 8;
+  const idle = (f) => (window.requestIdleCallback ? requestIdleCallback(f, { timeout: 50 }) : setTimeout(f, 0));
 
   // Counts for listing pages: one /api/counts request per 100 distinct keys.
   function fillCounts() {
@@ -218,6 +223,7 @@
     constructor(host) {
       this.host = host;
       this.post = host.dataset.post || location.pathname;
+      const thread = this.fetchThread(); // first: the request runs while the rest is built
       this.s = strings(host);
       this.dates = new Intl.DateTimeFormat(this.s.lang, { dateStyle: 'long', timeStyle: 'short' });
       this.nodes = new Map(); // comment id → its <li>
@@ -246,7 +252,7 @@
       this.heading.hidden = !this.nodes.size;
       addEventListener('hashchange', () => this.reveal());
       // Only once the thread is in is the form where it will stay, below it.
-      this.load().then(() => this.whenVisible(this.form));
+      this.load(thread).then(() => this.whenVisible(this.form));
     }
 
     applyTheme() {
@@ -263,12 +269,16 @@
       return title ? fill(this.s.heading_title, { count, title }) : count;
     }
 
-    async load() {
+    fetchThread() {
+      return get('api/comments', [['post', this.post]]);
+    }
+
+    async load(request = this.fetchThread()) {
       const adopting = this.nodes.size > 0;
       if (!adopting) this.say(this.s.loading);
       let data;
       try {
-        const res = await get('api/comments', [['post', this.post]]);
+        const res = await request;
         if (!res.ok) throw new Error('HTTP ' + res.status);
         data = await res.json();
       } catch (err) {
@@ -277,9 +287,10 @@
         return;
       }
       this.say('');
-      this.render(data);
+      const complete = this.render(data);
       this.reveal();
       this.host.dispatchEvent(new CustomEvent('parley:ready', { bubbles: true, detail: { post: this.post, count: data.count } }));
+      await complete;
     }
 
     say(text, ...extra) {
@@ -289,26 +300,70 @@
 
     // render brings the list in line with data, keeping every node that is
     // already right (a server-rendered fragment is enhanced, not redrawn).
+    // Comments go in a whole thread (a top-level comment and its replies) at
+    // a time: the first FIRST comments, and the thread of a permalinked one,
+    // at once, so that the first frame shows them; the rest in slices while
+    // the page is idle. It resolves once every comment is in.
     render(data) {
-      const seen = new Map();
-      for (const c of data.comments) seen.set(c.id, this.node(c));
-      for (const c of data.comments) {
-        const parent = c.parent && seen.get(c.parent);
-        (parent ? repliesOf(parent) : this.list).append(seen.get(c.id));
+      const byId = new Map(data.comments.map((c) => [c.id, c]));
+      const rootOf = (c) => {
+        for (let hops = 0; c.parent && byId.has(c.parent) && hops < 100; hops++) c = byId.get(c.parent);
+        return c;
+      };
+      const threads = new Map(); // top-level id → its comments, oldest first
+      for (const c of data.comments) if (rootOf(c) === c) threads.set(c.id, []);
+      for (const c of data.comments) (threads.get(rootOf(c).id) ?? threads.set(c.id, []).get(c.id)).push(c);
+      const old = this.nodes;
+      this.nodes = new Map();
+      for (const [id, li] of old) if (!byId.has(id)) li.remove();
+      this.permalink = location.href.split('#')[0] + '#parley-'; // absolute: a page's <base href> would send '#…' elsewhere
+      let prev = null; // the last top-level comment placed
+      const place = (thread) => {
+        for (const c of thread) this.nodes.set(c.id, this.node(c, old.get(c.id)));
+        for (const c of thread) {
+          const li = this.nodes.get(c.id);
+          const parent = c.parent && this.nodes.get(c.parent);
+          if (parent) repliesOf(parent).append(li);
+          else if ((prev ? prev.nextElementSibling : this.list.firstElementChild) !== li) prev ? prev.after(li) : this.list.prepend(li);
+          if (!parent) prev = li;
+        }
+      };
+      const queue = [...threads.values()];
+      const hash = this.hashId();
+      const wanted = hash.startsWith('parley-') && byId.get(hash.slice(7));
+      const linked = wanted && queue.find((thread) => thread.includes(wanted));
+      for (let n = 0, reached = !linked; queue.length && (n < FIRST || !reached);) {
+        const thread = queue.shift();
+        place(thread);
+        n += thread.length;
+        reached ||= thread === linked;
       }
-      for (const [id, li] of this.nodes) if (!seen.has(id)) li.remove();
-      this.nodes = seen;
       this.heading.textContent = this.headingText(data.count);
       this.heading.hidden = false;
-      const pending = load('sessionStorage', this.pendingKey, []).filter((p) => !seen.has(p.id));
-      save('sessionStorage', this.pendingKey, pending.length ? pending : null);
-      for (const p of pending) this.showPending(p);
+      return new Promise((resolve) => {
+        const finish = () => {
+          while (queue.length) place(queue.shift());
+          this.rest = null;
+          const pending = load('sessionStorage', this.pendingKey, []).filter((p) => !byId.has(p.id));
+          save('sessionStorage', this.pendingKey, pending.length ? pending : null);
+          for (const p of pending) this.showPending(p);
+          resolve();
+        };
+        const slice = () => {
+          if (this.rest !== finish) return; // a later render took over
+          for (const end = performance.now() + SLICE_MS; queue.length && performance.now() < end;) place(queue.shift());
+          if (queue.length) idle(slice);
+          else finish();
+        };
+        this.rest = finish; // reveal calls it for a permalink not yet in
+        if (queue.length) idle(slice);
+        else finish();
+      });
     }
 
     // node returns the <li> for c: the existing one, enhanced, when it
     // still shows the right state; else a new one.
-    node(c) {
-      const old = this.nodes.get(c.id);
+    node(c, old) {
       if (old && old.classList.contains('parley-deleted') === !!c.deleted) {
         if (!c.deleted) this.enhance(old, c);
         return old;
@@ -344,8 +399,7 @@
       const name = h('span', { itemprop: 'name', text: c.author });
       author.append(c.website ? h('a', { href: c.website, rel: 'nofollow ugc noopener', itemprop: 'url' }, name) : name);
       if (c.site) link.before(h('span', { class: 'parley-site', text: this.s.site }));
-      // An absolute link: a page's <base href> would send '#…' elsewhere.
-      link.href = location.href.split('#')[0] + '#parley-' + c.id;
+      link.href = this.permalink + c.id;
       link.firstChild.dateTime = c.created;
       link.firstChild.textContent = this.dates.format(new Date(c.created));
       inert.innerHTML = c.html; // the server's sanitized HTML, parsed inert
@@ -380,16 +434,21 @@
       return li;
     }
 
+    // hashId is the address's fragment, decoded ('' when it is not valid).
+    hashId() {
+      try {
+        return decodeURIComponent(location.hash.slice(1));
+      } catch {
+        return ''; // not one of ours
+      }
+    }
+
     // reveal scrolls a comment permalink (#parley-ID) into view, and shows
     // the confirmation after a plain form post came back (#parley-submitted).
     reveal() {
-      let id = '';
-      try {
-        id = decodeURIComponent(location.hash.slice(1));
-      } catch {
-        return; // not one of ours
-      }
+      const id = this.hashId();
       if (id === 'parley-submitted') return this.say(this.s.sent);
+      if (id.startsWith('parley-') && !this.root.getElementById(id)) this.rest?.();
       const target = id.startsWith('parley-') && this.root.getElementById(id);
       if (!target) return;
       this.root.querySelector('.parley-target')?.classList.remove('parley-target');
@@ -477,7 +536,7 @@
       this.closeReply(false);
       this.parent = li.dataset.parleyId;
       const author = li.querySelector('[itemprop=name]').textContent;
-      this.replyButton = button;
+      this.opener = button;
       button.setAttribute('aria-expanded', 'true');
       this.form.querySelector('#form-heading').textContent = fill(this.s.reply_to, { author });
       this.form.querySelector('.cancel').hidden = false;
@@ -489,8 +548,8 @@
     closeReply(focus) {
       if (!this.parent) return;
       this.parent = '';
-      this.replyButton.setAttribute('aria-expanded', 'false');
-      if (focus) this.replyButton.focus();
+      this.opener.setAttribute('aria-expanded', 'false');
+      if (focus) this.opener.focus();
       this.form.querySelector('#form-heading').textContent = this.s.form_heading;
       this.form.querySelector('.cancel').hidden = true;
       this.home.append(this.form);

@@ -113,15 +113,8 @@ func TestForgetCommand(t *testing.T) {
 func TestSecretRotateCommand(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "parley.db")
 	hash := func() string {
-		db, err := storage.Open(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, svc := openData(t, data)
 		defer db.Close()
-		svc, err := moderation.NewService(context.Background(), db, moderation.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		return svc.HashIP("198.51.100.1")
 	}
 	before := hash()

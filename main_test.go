@@ -33,15 +33,8 @@ func TestTokenCreate(t *testing.T) {
 	if !strings.HasPrefix(secret, "parley_") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("stdout = %q, want the token alone", out)
 	}
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc := openData(t, data)
 	defer db.Close()
-	svc, err := moderation.NewService(context.Background(), db, moderation.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	actor, err := svc.Authenticate(context.Background(), secret)
 	if err != nil || actor.Name != "token:backup-script" || actor.Role != moderation.RoleModerator {
 		t.Fatalf("the printed token does not authenticate: %+v %v", actor, err)
@@ -68,12 +61,8 @@ func TestModeratorAdd(t *testing.T) {
 		t.Fatalf("short password: exit %d: %s", code, errOut)
 	}
 
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc := openData(t, data)
 	defer db.Close()
-	svc, _ := moderation.NewService(context.Background(), db, moderation.Options{})
 	m, err := svc.Login(context.Background(), "grace", "correct horse battery")
 	if err != nil || m.Role != moderation.RoleOwner {
 		t.Fatalf("login: %+v %v", m, err)
@@ -110,6 +99,22 @@ func TestUsageErrors(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "parley token create") {
 		t.Errorf("help: %d %q", code, out)
 	}
+}
+
+// openData opens a database file the way the commands do; the caller closes
+// it before running another command on the same file.
+func openData(t *testing.T, data string) (*storage.DB, *moderation.Service) {
+	t.Helper()
+	db, err := storage.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := moderation.NewService(context.Background(), db, moderation.Options{})
+	if err != nil {
+		_ = db.Close()
+		t.Fatal(err)
+	}
+	return db, svc
 }
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes its log.
@@ -185,12 +190,8 @@ func TestServeFirstStart(t *testing.T) {
 	if log := serveUntil(t, data, func(string) {}); strings.Contains(log, "password=") {
 		t.Fatalf("second start printed a password: %s", log)
 	}
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc := openData(t, data)
 	defer db.Close()
-	svc, _ := moderation.NewService(context.Background(), db, moderation.Options{})
 	if m, err := svc.Login(context.Background(), "admin", password[1]); err != nil || m.Role != moderation.RoleOwner {
 		t.Fatalf("admin login with the printed password: %v", err)
 	}

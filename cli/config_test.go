@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func TestCacheSizeFlag(t *testing.T) {
 func TestNegativeCacheSizeIsAUsageError(t *testing.T) {
 	var stderr bytes.Buffer
 	data := filepath.Join(t.TempDir(), "parley.db")
-	code := run(context.Background(), []string{"serve", "--cache-size", "-1", "--data", data}, nil, &bytes.Buffer{}, &stderr)
+	code := Run(context.Background(), []string{"serve", "--cache-size", "-1", "--data", data}, nil, &bytes.Buffer{}, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "--cache-size") {
 		t.Errorf("exit %d, stderr %q; want 2 and a word about --cache-size", code, stderr.String())
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func transferFixture(t *testing.T, name string) string {
-	return filepath.Join("migrate", "testdata", name)
+	return filepath.Join("..", "migrate", "testdata", name)
 }
 
 // exportTimes blanks the export time, which the command takes from the clock.

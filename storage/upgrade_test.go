@@ -1,0 +1,99 @@
+package storage
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"parley/moderation"
+)
+
+// openFixture opens a copy of testdata/upgrade-v5.bolt, the database that
+// scripts/upgrade-fixture.sh built with Parley from before sites (schema 5),
+// so the test sees the upgrade a real installation goes through.
+func openFixture(t *testing.T) *DB {
+	t.Helper()
+	src, err := os.Open("testdata/upgrade-v5.bolt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	dst, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("open the fixture: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestUpgradeKeepsEverything: every comment, moderator, token, audit entry,
+// blocklist entry and notification owed survives the upgrade.
+func TestUpgradeKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	db := openFixture(t)
+
+	counts, err := db.StatusCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[moderation.Status]int{moderation.StatusPending: 2, moderation.StatusApproved: 3,
+		moderation.StatusRejected: 1, moderation.StatusSpam: 1}
+	for s, n := range want {
+		if counts[s] != n {
+			t.Errorf("%s: got %d comments, want %d (all: %v)", s, counts[s], n, counts)
+		}
+	}
+	thread, err := db.Thread(ctx, "/about")
+	if err != nil || len(thread) != 3 {
+		t.Fatalf("thread /about: %d comments, %v; want 3", len(thread), err)
+	}
+	if thread[2].Parent != thread[0].ID {
+		t.Errorf("the reply lost its parent: %+v", thread[2])
+	}
+	n, err := db.ApprovedCounts(ctx, []string{"/about", "/posts/hello"})
+	if err != nil || n["/about"] != 3 || n["/posts/hello"] != 0 {
+		t.Errorf("counts: %v, %v", n, err)
+	}
+
+	mods, err := db.Moderators(ctx)
+	if err != nil || len(mods) != 2 || mods[0].Name != "ada" || mods[0].Role != moderation.RoleOwner ||
+		mods[1].Name != "bob" || mods[1].Notify.Email != "bob@blog.example" {
+		t.Errorf("moderators: %+v, %v", mods, err)
+	}
+	tokens, err := db.Tokens(ctx)
+	if err != nil || len(tokens) != 1 || tokens[0].Name != "fixture-script" || tokens[0].Role != moderation.RoleOwner {
+		t.Errorf("tokens: %+v, %v", tokens, err)
+	}
+	b, err := db.Blocklist(ctx)
+	if err != nil || len(b.Words) != 1 || b.Words[0] != "viagra" || len(b.Emails) != 1 {
+		t.Errorf("blocklist: %+v, %v", b, err)
+	}
+	audit, err := db.AuditLog(ctx, 100, 0)
+	if err != nil || len(audit) < 6 {
+		t.Errorf("audit: %d entries, %v; want at least 6 moves", len(audit), err)
+	}
+	depth, err := db.OutboxDepth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owed := 0
+	for _, n := range depth {
+		owed += n
+	}
+	if owed == 0 {
+		t.Errorf("outbox: nothing owed after the upgrade (%v)", depth)
+	}
+}

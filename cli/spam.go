@@ -25,6 +25,7 @@ func blocklistCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	var cfg config
 	fs := newFlagSet("blocklist "+verb, &cfg)
 	fs.SetOutput(stderr)
+	site := fs.String("site", moderation.DefaultSite, "the site whose blocklist this is")
 	rest, err := parseMixed(fs, args[1:])
 	if err != nil {
 		return usageError{err}
@@ -46,14 +47,14 @@ func blocklistCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	var b moderation.Blocklist
 	switch verb {
 	case "list":
-		b, err = spam.Blocklist(ctx, cliActor())
+		b, err = spam.Blocklist(ctx, cliActor(), *site)
 	case "add":
-		b, err = spam.AddToBlocklist(ctx, cliActor(), rest[0], rest[1:]...)
+		b, err = spam.AddToBlocklist(ctx, cliActor(), *site, rest[0], rest[1:]...)
 	case "remove":
-		b, err = spam.RemoveFromBlocklist(ctx, cliActor(), rest[0], rest[1:]...)
+		b, err = spam.RemoveFromBlocklist(ctx, cliActor(), *site, rest[0], rest[1:]...)
 	}
 	if err != nil {
-		return plainError(err)
+		return plainError(siteError(err, *site))
 	}
 	for _, kind := range []struct {
 		name string
@@ -82,6 +83,7 @@ func privacyCommand(ctx context.Context, cmd string, args []string, stdout, stde
 	var cfg config
 	fs := newFlagSet(cmd, &cfg)
 	fs.SetOutput(stderr)
+	site := fs.String("site", "", "forget: only on this site (default: every site)")
 	rest, err := parseMixed(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -95,7 +97,7 @@ func privacyCommand(ctx context.Context, cmd string, args []string, stdout, stde
 	}
 	defer db.Close()
 	if cmd == "forget" {
-		n, err := svc.Forget(ctx, cliActor(), rest[0])
+		n, err := svc.Forget(ctx, cliActor(), *site, rest[0])
 		if err != nil {
 			return plainError(err)
 		}

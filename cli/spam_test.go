@@ -61,7 +61,7 @@ func TestBlocklistCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	audit, err := db.AuditLog(context.Background(), 10, 0)
+	audit, err := db.AuditLog(context.Background(), moderation.DefaultSite, 10, 0)
 	if err != nil || len(audit) != 4 || audit[0].Actor != cliActor().Name || audit[0].Action != "blocklist remove" {
 		t.Fatalf("audit log %+v, %v", audit, err)
 	}
@@ -86,7 +86,7 @@ func seed(t *testing.T, data string, clock func() time.Time, emails ...string) {
 	}
 	for i, email := range emails {
 		sub := moderation.Submission{Post: "/p", Author: "A", Email: email, Body: "comment " + strconv.Itoa(i)}
-		if _, err := svc.Submit(context.Background(), sub, moderation.Client{IP: "198.51.100.1"}); err != nil {
+		if _, err := svc.Submit(context.Background(), moderation.DefaultSite, sub, moderation.Client{IP: "198.51.100.1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +153,7 @@ func TestHousekeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := func() int {
-		cs, _, err := svc.Comments(context.Background(), moderation.Query{Status: moderation.StatusSpam})
+		cs, _, err := svc.Comments(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusSpam})
 		if err != nil {
 			t.Fatal(err)
 		}

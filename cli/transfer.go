@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +20,8 @@ import (
 )
 
 // exportCommand: parley export [--format F] [--status S] [--post KEY]
-// [--since T] [--site URL] [--output FILE], to standard output by default.
+// [--since T] [--site ID] [--site-url URL] [--output FILE], to standard
+// output by default.
 func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg config
 	fs := newFlagSet("export", &cfg)
@@ -27,7 +30,8 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	status := fs.String("status", "", "only comments of this status: pending, approved, rejected, spam or deleted")
 	post := fs.String("post", "", "only comments of this post key")
 	since := fs.String("since", "", "only comments created or changed since this date (2026-11-28) or time (RFC 3339)")
-	site := fs.String("site", "", "the blog's address, to make WXR links absolute, e.g. https://blog.example.com")
+	site := fs.String("site", moderation.DefaultSite, "the site whose comments to export")
+	siteURL := fs.String("site-url", "", "the blog's address, to make WXR links absolute (default: the site's first origin)")
 	output := fs.String("output", "", "write to this file (atomically) instead of standard output")
 	if _, err := parseArgs(fs, args, 0); err != nil {
 		return err
@@ -36,7 +40,10 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageError{err}
 	}
-	q := moderation.ExportQuery{Status: moderation.Status(*status), Post: *post, ByPost: f.GroupsByPost()}
+	if strings.Contains(*site, "://") { // --site named the address before sites existed
+		*siteURL, *site = *site, moderation.DefaultSite
+	}
+	q := moderation.ExportQuery{Site: *site, Status: moderation.Status(*status), Post: *post, ByPost: f.GroupsByPost()}
 	if *since != "" {
 		if q.Since, err = migrate.ParseSince(*since); err != nil {
 			return usageError{err}
@@ -49,10 +56,13 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer db.Close()
 	walk, err := svc.Export(ctx, cliActor(), q)
 	if err != nil {
-		return err
+		return siteError(err, *site)
+	}
+	if origins, _ := svc.SiteOrigins(ctx, *site); *siteURL == "" && len(origins) > 0 {
+		*siteURL = origins[0]
 	}
 	write := func(w io.Writer) error {
-		return migrate.Export(w, f, migrate.EncodeOptions{Exported: svc.Now(), SiteURL: *site}, walk)
+		return migrate.Export(w, f, migrate.EncodeOptions{Exported: svc.Now(), SiteURL: *siteURL}, walk)
 	}
 	if *output == "" || *output == "-" {
 		return write(stdout)
@@ -70,6 +80,7 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.SetOutput(stderr)
 	format := fs.String("format", "", "ndjson, json, wxr (WordPress) or disqus (required)")
 	postKey := fs.String("post-key", "path", "what names a post for WXR and Disqus: path, url or id of the page")
+	site := fs.String("site", moderation.DefaultSite, "the site to import the comments into")
 	files, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
@@ -98,7 +109,10 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return err
 	}
 	progress := newProgress(stderr, size, counted)
-	res, err := svc.Import(ctx, cliActor(), string(f), dec, progress.update)
+	res, err := svc.Import(ctx, cliActor(), *site, string(f), dec, progress.update)
+	if errors.Is(err, moderation.ErrNotFound) {
+		return siteError(err, *site)
+	}
 	progress.finish()
 	fmt.Fprintf(stdout, "imported %s (%s): %d created, %d skipped (already there), %d invalid\n",
 		files[0], f, res.Created, res.Skipped, res.Invalid)

@@ -26,7 +26,11 @@ func addModerator(t *testing.T, a *app, name string, role moderation.Role) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.DB.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
+	m := &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}
+	if role != moderation.RoleOwner {
+		m.Sites = map[string]moderation.SiteRole{moderation.DefaultSite: moderation.SiteModerator}
+	}
+	if err := a.DB.CreateModerator(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -40,7 +44,7 @@ func submitComment(t *testing.T, a *app, post, author, body string) string {
 		}
 		return -1
 	}, strings.ToLower(author))
-	c, err := a.Svc.Submit(context.Background(), moderation.Submission{Post: post, Author: author,
+	c, err := a.Svc.Submit(context.Background(), moderation.DefaultSite, moderation.Submission{Post: post, Author: author,
 		Email: "reader." + local + "@example.com", Body: body},
 		moderation.Client{IP: "198.51.100.20", UserAgent: "test"})
 	if err != nil {
@@ -55,7 +59,7 @@ func submitComment(t *testing.T, a *app, post, author, body string) string {
 // statusOf reads a comment's status from the store.
 func statusOf(t *testing.T, a *app, id string) moderation.Status {
 	t.Helper()
-	c, err := a.Svc.Comment(context.Background(), id)
+	c, err := a.Svc.Comment(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, id)
 	if err != nil {
 		t.Fatal(err)
 	}

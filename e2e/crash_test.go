@@ -159,7 +159,7 @@ func (l *ledger) verify(t *testing.T, data string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, c := range l.comments {
-		got, err := db.Comment(ctx, id)
+		got, err := db.Comment(ctx, moderation.DefaultSite, id)
 		status := moderation.StatusDeleted // a removed comment leaves nothing, or a tombstone
 		switch {
 		case errors.Is(err, moderation.ErrNotFound):
@@ -178,7 +178,7 @@ func (l *ledger) verify(t *testing.T, data string) {
 	}
 	for _, s := range moderation.Statuses {
 		for cursor := ""; ; {
-			page, next, err := db.Comments(ctx, moderation.Query{Status: s, Limit: moderation.MaxPage, Cursor: cursor})
+			page, next, err := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: s, Limit: moderation.MaxPage, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}

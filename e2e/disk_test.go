@@ -139,7 +139,7 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range acked {
-		if _, err := db.Comment(ctx, id); err != nil {
+		if _, err := db.Comment(ctx, moderation.DefaultSite, id); err != nil {
 			t.Errorf("acknowledged comment %s: %v", id, err)
 		}
 	}

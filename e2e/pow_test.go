@@ -120,7 +120,7 @@ func TestPoWSolvedInBrowser(t *testing.T) {
 		if tr.Status != http.StatusAccepted {
 			t.Fatalf("trial %d: %d", i, tr.Status)
 		}
-		c, err := svc.Comment(context.Background(), tr.ID)
+		c, err := svc.Comment(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, tr.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -136,7 +136,7 @@ func seedMany(t *testing.T, a *app, post string, top, replies int) {
 	submit := func(n int, parent func(i int) string) []string {
 		ids := make([]string, n)
 		for i := range n {
-			c, err := a.Svc.Submit(ctx, moderation.Submission{Post: post, Parent: parent(i), Author: fmt.Sprintf("Reader %d", i),
+			c, err := a.Svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: post, Parent: parent(i), Author: fmt.Sprintf("Reader %d", i),
 				Email: "reader@example.com", Website: "https://example.com/~reader",
 				Body: fmt.Sprintf("Comment %d: a *fair* point about `code`, with [a link](https://example.com/%d).\n\nAnd a second paragraph.", i, i)},
 				moderation.Client{IP: "192.0.2.7"})
@@ -145,7 +145,7 @@ func seedMany(t *testing.T, a *app, post string, top, replies int) {
 			}
 			ids[i] = c.ID
 		}
-		if _, err := a.Svc.Moderate(ctx, a.Owner, ids, moderation.ActionApprove); err != nil {
+		if _, err := a.Svc.Moderate(ctx, a.Owner, moderation.DefaultSite, ids, moderation.ActionApprove); err != nil {
 			t.Fatal(err)
 		}
 		return ids

@@ -152,11 +152,11 @@ func seed(t *testing.T, a *app, subs ...moderation.Submission) []string {
 		if sub.Email == "" {
 			sub.Email = "reader@example.com"
 		}
-		c, err := a.Svc.Submit(ctx, sub, moderation.Client{IP: "192.0.2.1", UserAgent: "seed"})
+		c, err := a.Svc.Submit(ctx, moderation.DefaultSite, sub, moderation.Client{IP: "192.0.2.1", UserAgent: "seed"})
 		if err != nil {
 			t.Fatalf("seed %q: %v", sub.Body, err)
 		}
-		if _, err := a.Svc.Moderate(ctx, a.Owner, []string{c.ID}, moderation.ActionApprove); err != nil {
+		if _, err := a.Svc.Moderate(ctx, a.Owner, moderation.DefaultSite, []string{c.ID}, moderation.ActionApprove); err != nil {
 			t.Fatal(err)
 		}
 		ids[i] = c.ID
@@ -173,7 +173,7 @@ func moderate(t *testing.T, a *app, method, path string) {
 	t.Helper()
 	secret, ok := moderatorTokens.Load(a)
 	if !ok {
-		s, _, err := a.Svc.CreateToken(context.Background(), "e2e", moderation.RoleModerator)
+		s, _, err := a.Svc.CreateToken(context.Background(), "e2e", moderation.RoleModerator, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func approve(t *testing.T, a *app, id string) { moderate(t, a, http.MethodPost, 
 // pending returns the comments waiting in the moderation queue.
 func pending(t *testing.T, a *app) []*moderation.Comment {
 	t.Helper()
-	cs, _, err := a.Svc.Comments(context.Background(), moderation.Query{Status: moderation.StatusPending})
+	cs, _, err := a.Svc.Comments(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func TestThreadFragment(t *testing.T) {
 	doomed := seed(t, a, moderation.Submission{Post: "/seo", Author: "Troll", Body: "Regrettable."})[0]
 	seed(t, a, moderation.Submission{Post: "/seo", Parent: doomed, Author: "Lin", Body: "Answering the troll."})
 	moderate(t, a, http.MethodDelete, doomed)
-	if _, err := a.Svc.Submit(t.Context(), moderation.Submission{Post: "/seo", Author: "Pending", Email: "p@example.com", Body: "Not yet approved."},
+	if _, err := a.Svc.Submit(t.Context(), moderation.DefaultSite, moderation.Submission{Post: "/seo", Author: "Pending", Email: "p@example.com", Body: "Not yet approved."},
 		moderation.Client{}); err != nil {
 		t.Fatal(err)
 	}

@@ -327,8 +327,8 @@ func TestWidgetTombstonesAndSiteReplies(t *testing.T) {
 // markSite makes a comment one posted by a moderator as the site, for setup.
 func markSite(t *testing.T, a *app, id string) {
 	t.Helper()
-	err := a.DB.UpdateComments(context.Background(), []string{id}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
-		c.Site = true
+	err := a.DB.UpdateComments(context.Background(), moderation.DefaultSite, []string{id}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+		c.BySite = true
 		return &moderation.AuditEntry{At: time.Now(), Actor: "test-setup", Action: "site", Comment: c.ID, Post: c.Post}, nil
 	})
 	if err != nil {

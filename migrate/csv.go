@@ -14,8 +14,8 @@ import (
 // csvColumns is the CSV header row. Every comment field has a column;
 // history is its JSON, since a list does not fit a cell otherwise.
 var csvColumns = []string{
-	"id", "post", "parent", "depth", "status", "author", "email", "website",
-	"created", "updated", "site", "ip_hash", "user_agent",
+	"id", "site", "post", "parent", "depth", "status", "author", "email", "website",
+	"created", "updated", "by_site", "ip_hash", "user_agent",
 	"notify_published", "notify_replies", "body", "html", "history",
 }
 
@@ -38,8 +38,8 @@ func (e *csvEncoder) Encode(c *moderation.Comment) error {
 		return err
 	}
 	copy(e.row, []string{
-		c.ID, c.Post, c.Parent, strconv.Itoa(c.Depth), string(c.Status), c.Author, c.Email, c.Website,
-		csvTime(c.Created), csvTime(c.Updated), strconv.FormatBool(c.Site), c.IPHash, c.UserAgent,
+		c.ID, c.Site, c.Post, c.Parent, strconv.Itoa(c.Depth), string(c.Status), c.Author, c.Email, c.Website,
+		csvTime(c.Created), csvTime(c.Updated), strconv.FormatBool(c.BySite), c.IPHash, c.UserAgent,
 		strconv.FormatBool(c.NotifyPublished), strconv.FormatBool(c.NotifyReplies), c.Body, c.HTML, string(history),
 	})
 	for i, cell := range e.row {

@@ -32,7 +32,7 @@ func fixtureComments(t testing.TB) []*moderation.Comment {
 				t.Fatal(err)
 			}
 		}
-		c := &moderation.Comment{ID: id, Post: post, Parent: parent, Depth: depth, Author: author, Email: email,
+		c := &moderation.Comment{ID: id, Site: moderation.DefaultSite, Post: post, Parent: parent, Depth: depth, Author: author, Email: email,
 			Website: website, Body: body, HTML: html, Status: status, Created: at(min), Updated: at(min),
 			History: append([]moderation.Change{{Status: moderation.StatusPending, At: at(min), By: "system"}}, history...)}
 		if len(history) > 0 {
@@ -64,7 +64,7 @@ func fixtureComments(t testing.TB) []*moderation.Comment {
 		moved(moderation.StatusApproved, 8, "alice", ""), moved(moderation.StatusDeleted, 10, "bob", ""))
 	c7 := made("01JCZ0AAAAAAAAAAAAAAAAAAA7", about, c6.ID, 1, "Field Notes", "owner@example.com", "https://blog.example.com",
 		"Thanks, everyone.", moderation.StatusApproved, 9, moved(moderation.StatusApproved, 9, "owner", "posted as the site"))
-	c7.Site = true
+	c7.BySite = true
 	c8 := made("01JCZ0AAAAAAAAAAAAAAAAAAA8", hello, "", 0, "Grace", "grace@example.com", "",
 		"Steps:\n\n1. one\n2. two\n\n```\ncode <b>bold</b>\n```", moderation.StatusApproved, 11, moved(moderation.StatusApproved, 12, "alice", ""))
 	c8.NotifyPublished = true

@@ -27,14 +27,15 @@ type AdminStore interface {
 	EditModerator(ctx context.Context, name string, edit func(m *Moderator, all []*Moderator) (remove bool, entry *AuditEntry, err error)) error
 
 	// StatusCounts returns how many comments each listable status holds.
-	StatusCounts(ctx context.Context) (map[Status]int, error)
+	StatusCounts(ctx context.Context, site string) (map[Status]int, error)
 
 	// PublishReply loads reply.Parent and calls approve on it, then stores
 	// the parent if approve changed it and the reply, with both audit
 	// entries, in one transaction. ErrNotFound if the parent is missing.
 	PublishReply(ctx context.Context, reply *Comment, approve func(parent *Comment) (changed *AuditEntry, err error), entry *AuditEntry) error
 
-	// RecordAudit appends one entry to the audit log.
+	// RecordAudit appends one entry to the audit log of e.Site ("" for the
+	// instance's).
 	RecordAudit(ctx context.Context, e *AuditEntry) error
 }
 

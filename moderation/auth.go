@@ -32,6 +32,10 @@ type Moderator struct {
 	PasswordHash []byte    `json:"password_hash"`
 	Created      time.Time `json:"created"`
 
+	// Sites are the sites a moderator who is not an owner works on, each
+	// with their role there.
+	Sites map[string]SiteRole `json:"sites,omitempty"`
+
 	// Notify is how they hear about pending comments.
 	Notify NotifyPrefs `json:"notify,omitzero"`
 }
@@ -42,6 +46,7 @@ type Token struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
 	Role     Role      `json:"role"`
+	Site     string    `json:"site,omitempty"` // "" for an owner's token: the whole instance
 	Hash     string    `json:"hash"`
 	Created  time.Time `json:"created"`
 	LastUsed time.Time `json:"last_used,omitzero"`
@@ -49,9 +54,10 @@ type Token struct {
 
 // Actor is who does a moderation action, for permissions and the audit log.
 type Actor struct {
-	Name string
-	Role Role
-	From string // IP hash of the request
+	Name  string
+	Role  Role
+	Sites map[string]SiteRole // what a non-owner may do where; see Moderates
+	From  string              // IP hash of the request
 }
 
 // Can reports whether the actor may do what needs role.
@@ -66,13 +72,31 @@ const tokenTouchEvery = time.Minute
 const MinPasswordLength = 10
 
 // AddModerator creates a moderator with a bcrypt hash of password.
-func (s *Service) AddModerator(ctx context.Context, name, password string, role Role) error {
+// An owner acts on every site; a moderator on the sites given, each with
+// its role there.
+func (s *Service) AddModerator(ctx context.Context, name, password string, role Role, sites map[string]SiteRole) error {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "" || len(name) > 64 || strings.ContainsFunc(name, isInvisible):
 		return invalid("name", "must be 1 to 64 visible characters")
 	case !role.Valid():
 		return invalid("role", "must be owner or moderator")
+	}
+	switch {
+	case role == RoleOwner:
+		sites = nil
+	case len(sites) == 0: // as before sites existed: the one blog there was
+		sites = map[string]SiteRole{DefaultSite: SiteModerator}
+	}
+	for id, r := range sites {
+		if !r.Valid() {
+			return invalid("sites", "each role must be admin or moderator")
+		}
+		if _, err := s.store.Site(ctx, id); errors.Is(err, ErrNotFound) {
+			return invalid("sites", "there is no site "+id)
+		} else if err != nil {
+			return err
+		}
 	}
 	if err := checkPassword(password); err != nil {
 		return err
@@ -81,7 +105,7 @@ func (s *Service) AddModerator(ctx context.Context, name, password string, role 
 	if err != nil {
 		return err
 	}
-	return s.store.CreateModerator(ctx, &Moderator{Name: name, Role: role, PasswordHash: hash, Created: s.now()})
+	return s.store.CreateModerator(ctx, &Moderator{Name: name, Role: role, Sites: sites, PasswordHash: hash, Created: s.now()})
 }
 
 // EnsureOwner creates moderator "admin" as owner when there is no moderator at
@@ -95,7 +119,7 @@ func (s *Service) EnsureOwner(ctx context.Context, password string) (string, err
 	if password == "" {
 		password = randomString(18)
 	}
-	if err := s.AddModerator(ctx, "admin", password, RoleOwner); err != nil {
+	if err := s.AddModerator(ctx, "admin", password, RoleOwner, nil); err != nil {
 		return "", err
 	}
 	return password, nil
@@ -121,17 +145,32 @@ func (s *Service) Login(ctx context.Context, name, password string) (*Moderator,
 
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), bcrypt.DefaultCost)
 
-// CreateToken makes an API token and returns its secret, shown only this once.
-func (s *Service) CreateToken(ctx context.Context, name string, role Role) (string, *Token, error) {
+// CreateToken makes an API token and returns its secret, shown only this
+// once. An owner's token acts on the whole instance; an admin's or a
+// moderator's on one site, which must exist.
+func (s *Service) CreateToken(ctx context.Context, name string, role Role, site string) (string, *Token, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 || strings.ContainsFunc(name, isInvisible) {
 		return "", nil, invalid("name", "must be 1 to 64 visible characters")
 	}
-	if !role.Valid() {
-		return "", nil, invalid("role", "must be owner or moderator")
+	switch {
+	case role != RoleOwner && role != RoleAdmin && role != RoleModerator:
+		return "", nil, invalid("role", "must be owner, admin or moderator")
+	case role == RoleOwner && site != "":
+		return "", nil, invalid("site", "an owner's token acts on every site: leave the site out")
+	case role != RoleOwner && site == "": // as before sites existed: the one blog there was
+		site = DefaultSite
+	}
+	if site != "" {
+		if _, err := s.sites().Site(ctx, site); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return "", nil, invalid("site", "there is no such site")
+			}
+			return "", nil, err
+		}
 	}
 	secret := tokenPrefix + randomString(32)
-	t := &Token{ID: NewID(s.now()), Name: name, Role: role, Hash: hashToken(secret), Created: s.now()}
+	t := &Token{ID: NewID(s.now()), Name: name, Role: role, Site: site, Hash: hashToken(secret), Created: s.now()}
 	if err := s.store.CreateToken(ctx, t); err != nil {
 		return "", nil, err
 	}
@@ -156,7 +195,10 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 			return Actor{}, err
 		}
 	}
-	return Actor{Name: "token:" + t.Name, Role: t.Role}, nil
+	if t.Role == RoleOwner {
+		return Actor{Name: "token:" + t.Name, Role: RoleOwner}, nil
+	}
+	return Actor{Name: "token:" + t.Name, Role: RoleModerator, Sites: map[string]SiteRole{t.Site: siteRole(t.Role)}}, nil
 }
 
 // Tokens lists API tokens for owners.

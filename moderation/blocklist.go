@@ -27,11 +27,12 @@ type Blocklist struct {
 
 // BlocklistStore keeps the blocklist; storage.DB implements it.
 type BlocklistStore interface {
-	// Blocklist returns the stored blocklist (empty lists when none).
-	Blocklist(ctx context.Context) (Blocklist, error)
-	// UpdateBlocklist loads the blocklist, lets change edit it, and saves it
-	// with the audit entry, in one transaction; change's error is returned.
-	UpdateBlocklist(ctx context.Context, change func(*Blocklist) error, entry *AuditEntry) error
+	// Blocklist returns a site's stored blocklist (empty lists when none).
+	Blocklist(ctx context.Context, site string) (Blocklist, error)
+	// UpdateBlocklist loads a site's blocklist, lets change edit it, and
+	// saves it with the audit entry, in one transaction; change's error is
+	// returned.
+	UpdateBlocklist(ctx context.Context, site string, change func(*Blocklist) error, entry *AuditEntry) error
 }
 
 // The kinds of blocklist entries, as the API and command line name them.
@@ -47,58 +48,62 @@ const (
 	maxBlocklistEntry   = 254
 )
 
-// Blocklist returns the blocklist to moderators.
-func (f *SpamFilter) Blocklist(ctx context.Context, actor Actor) (Blocklist, error) {
-	if !actor.Can(RoleModerator) {
-		return Blocklist{}, ErrForbidden
+// Blocklist returns a site's blocklist to its moderators.
+func (f *SpamFilter) Blocklist(ctx context.Context, actor Actor, site string) (Blocklist, error) {
+	if err := mayModerate(actor, site); err != nil {
+		return Blocklist{}, err
 	}
-	b, err := f.store.Blocklist(ctx)
+	b, err := f.store.Blocklist(ctx, site)
 	return b.orEmpty(), err
 }
 
 // SetBlocklist replaces the whole blocklist; only owners may. Entries are
 // cleaned (trimmed, lowercased, networks in canonical form, sorted, without
 // repeats); an entry that cannot be understood refuses the whole change.
-func (f *SpamFilter) SetBlocklist(ctx context.Context, actor Actor, b Blocklist) (Blocklist, error) {
-	return f.editBlocklist(ctx, actor, "blocklist set", func(stored *Blocklist) { *stored = b })
+func (f *SpamFilter) SetBlocklist(ctx context.Context, actor Actor, site string, b Blocklist) (Blocklist, error) {
+	return f.editBlocklist(ctx, actor, site, "blocklist set", func(stored *Blocklist) { *stored = b })
 }
 
 // AddToBlocklist adds values to one kind of entry; only owners may.
-func (f *SpamFilter) AddToBlocklist(ctx context.Context, actor Actor, kind string, values ...string) (Blocklist, error) {
-	return f.editKind(ctx, actor, kind, "blocklist add", func(list []string) []string { return append(list, values...) })
+func (f *SpamFilter) AddToBlocklist(ctx context.Context, actor Actor, site, kind string, values ...string) (Blocklist, error) {
+	return f.editKind(ctx, actor, site, kind, "blocklist add", func(list []string) []string { return append(list, values...) })
 }
 
 // RemoveFromBlocklist removes values from one kind of entry; only owners may.
 // Values are cleaned first, so "Example.COM" removes "example.com".
-func (f *SpamFilter) RemoveFromBlocklist(ctx context.Context, actor Actor, kind string, values ...string) (Blocklist, error) {
+func (f *SpamFilter) RemoveFromBlocklist(ctx context.Context, actor Actor, site, kind string, values ...string) (Blocklist, error) {
 	var drop []string
 	for _, v := range values {
 		if clean, err := cleanEntry(kind, v); err == nil {
 			drop = append(drop, clean)
 		}
 	}
-	return f.editKind(ctx, actor, kind, "blocklist remove", func(list []string) []string {
+	return f.editKind(ctx, actor, site, kind, "blocklist remove", func(list []string) []string {
 		return slices.DeleteFunc(list, func(v string) bool { return slices.Contains(drop, v) })
 	})
 }
 
-func (f *SpamFilter) editKind(ctx context.Context, actor Actor, kind, action string, edit func([]string) []string) (Blocklist, error) {
+func (f *SpamFilter) editKind(ctx context.Context, actor Actor, site, kind, action string, edit func([]string) []string) (Blocklist, error) {
 	if kind = BlocklistKind(kind); kind == "" {
 		return Blocklist{}, invalid("kind", "must be words, emails or networks")
 	}
-	return f.editBlocklist(ctx, actor, action, func(b *Blocklist) {
+	return f.editBlocklist(ctx, actor, site, action, func(b *Blocklist) {
 		list := b.kind(kind)
 		*list = edit(*list)
 	})
 }
 
-func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, action string, edit func(*Blocklist)) (Blocklist, error) {
-	if !actor.Can(RoleOwner) {
+// A site's admins may edit its blocklist; its moderators only read it.
+func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, site, action string, edit func(*Blocklist)) (Blocklist, error) {
+	if err := mayModerate(actor, site); err != nil {
+		return Blocklist{}, err
+	}
+	if !actor.Administers(site) {
 		return Blocklist{}, ErrForbidden
 	}
 	var saved Blocklist
-	entry := &AuditEntry{At: f.now(), Actor: actor.Name, Action: action, From: actor.From}
-	err := f.store.UpdateBlocklist(ctx, func(b *Blocklist) error {
+	entry := &AuditEntry{Site: site, At: f.now(), Actor: actor.Name, Action: action, From: actor.From}
+	err := f.store.UpdateBlocklist(ctx, site, func(b *Blocklist) error {
 		edit(b)
 		if err := b.clean(); err != nil {
 			return err
@@ -113,7 +118,7 @@ func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, action stri
 	if err != nil {
 		return Blocklist{}, err
 	}
-	f.blocks.Store(m)
+	f.blocks.Store(site, m)
 	return saved.orEmpty(), nil
 }
 
@@ -326,16 +331,21 @@ func onDomain(host, domain string) bool {
 }
 
 func (f *SpamFilter) checkBlocklist(ctx context.Context, sub *Submission, client Client) (string, error) {
-	m := f.blocks.Load()
-	if m == nil {
-		b, err := f.store.Blocklist(ctx)
-		if err != nil {
-			return "", err
-		}
-		if m, err = newBlockMatcher(b); err != nil {
-			return "", err
-		}
-		f.blocks.CompareAndSwap(nil, m)
+	site := DefaultSite
+	if sub.site != nil {
+		site = sub.site.ID
 	}
+	if m, ok := f.blocks.Load(site); ok {
+		return m.(*blockMatcher).match(sub, client.IP), nil
+	}
+	b, err := f.store.Blocklist(ctx, site)
+	if err != nil {
+		return "", err
+	}
+	m, err := newBlockMatcher(b)
+	if err != nil {
+		return "", err
+	}
+	f.blocks.LoadOrStore(site, m)
 	return m.match(sub, client.IP), nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/json"
 	"time"
 )
 
@@ -43,6 +44,7 @@ const MaxDepth = 8
 // UserAgent, Body and History are private and never leave a public endpoint.
 type Comment struct {
 	ID        string    `json:"id"`
+	Site      string    `json:"site"` // the site's id: with Post, which thread
 	Post      string    `json:"post"`
 	Parent    string    `json:"parent,omitempty"`
 	Depth     int       `json:"depth"`
@@ -52,7 +54,7 @@ type Comment struct {
 	Body      string    `json:"body"`
 	HTML      string    `json:"html"`
 	Status    Status    `json:"status"`
-	Site      bool      `json:"site,omitempty"` // posted by a moderator as the site
+	BySite    bool      `json:"by_site,omitempty"` // posted by a moderator as the site
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`
 	IPHash    string    `json:"ip_hash,omitempty"`
@@ -63,6 +65,28 @@ type Comment struct {
 	// when someone replies to it.
 	NotifyPublished bool `json:"notify_published,omitempty"`
 	NotifyReplies   bool `json:"notify_replies,omitempty"`
+}
+
+// UnmarshalJSON reads a comment, including one written before sites
+// existed, whose "site" was true for a reply posted as the site: stored
+// comments are rewritten by the upgrade, but old exports stay importable.
+func (c *Comment) UnmarshalJSON(data []byte) error {
+	type plain Comment
+	v := struct {
+		*plain
+		Site json.RawMessage `json:"site"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch s := string(v.Site); s {
+	case "", "null", "false":
+	case "true":
+		c.BySite = true
+	default:
+		return json.Unmarshal(v.Site, &c.Site)
+	}
+	return nil
 }
 
 // Change is one step in a comment's status history.
@@ -96,7 +120,7 @@ func (c *Comment) Public() Public {
 		p.Deleted = true
 		return p
 	}
-	p.Author, p.Website, p.HTML, p.Site = c.Author, c.Website, c.HTML, c.Site
+	p.Author, p.Website, p.HTML, p.Site = c.Author, c.Website, c.HTML, c.BySite
 	return p
 }
 

@@ -135,8 +135,8 @@ func (s *Service) updateByLink(ctx context.Context, purpose, token string, chang
 // trusted reports whether a submission from email may skip the queue: trust
 // is on, the address was verified, and it already has enough approved
 // comments. Any doubt (an error) means no.
-func (s *Service) trusted(ctx context.Context, email string) bool {
-	if s.trustAfter <= 0 {
+func (s *Service) trusted(ctx context.Context, after int, email string) bool {
+	if after <= 0 {
 		return false
 	}
 	cs, err := s.commenters()
@@ -144,5 +144,5 @@ func (s *Service) trusted(ctx context.Context, email string) bool {
 		return false
 	}
 	c, err := cs.Commenter(ctx, email)
-	return err == nil && !c.Verified.IsZero() && c.Approved >= s.trustAfter
+	return err == nil && !c.Verified.IsZero() && c.Approved >= after
 }

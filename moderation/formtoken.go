@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -40,14 +41,19 @@ const (
 	formTokenMAC     = 16
 )
 
-// Form issues a form token for post.
-func (f *SpamFilter) Form(post string) (Form, error) {
+// Form issues a form token for post on site, good for that site only.
+func (f *SpamFilter) Form(ctx context.Context, site, post string) (Form, error) {
 	post = strings.TrimSpace(post)
 	if err := checkPostKey(post); err != nil {
 		return Form{}, err
 	}
+	st, err := f.store.Site(ctx, site)
+	if err != nil {
+		return Form{}, err
+	}
+	opts := f.optsFor(st)
 	now := f.now()
-	t := formToken{issued: now, expires: now.Add(f.opts.TokenLifetime), maxNumber: uint32(f.opts.PoWMaxNumber), post: postHash(post)}
+	t := formToken{issued: now, expires: now.Add(opts.TokenLifetime), maxNumber: uint32(opts.PoWMaxNumber), post: postHash(sitePost(st, post))}
 	_, _ = rand.Read(t.nonce[:])
 	form := Form{Token: f.sign(t), Expires: t.expires.Truncate(time.Millisecond)}
 	if t.maxNumber > 0 {
@@ -57,8 +63,18 @@ func (f *SpamFilter) Form(post string) (Form, error) {
 	return form, nil
 }
 
-func postHash(post string) (h [8]byte) {
-	sum := sha256.Sum256([]byte(post))
+// sitePost names a post of a site for form tokens and duplicate claims: the
+// post key alone on the default site, as before sites (so tokens handed
+// out before the upgrade still work), else the site's id and the key.
+func sitePost(site *Site, post string) []byte {
+	if site == nil || site.ID == DefaultSite {
+		return []byte(post)
+	}
+	return []byte(site.ID + "\x00" + post)
+}
+
+func postHash(post []byte) (h [8]byte) {
+	sum := sha256.Sum256(post)
 	copy(h[:], sum[:])
 	return h
 }
@@ -110,16 +126,17 @@ func (f *SpamFilter) checkFormToken(sub *Submission) string {
 		return "form token: missing (posted without loading the form)"
 	}
 	t, ok := f.parse(sub.Token)
+	fill := f.optsFor(sub.site).MinFill
 	switch now := f.now(); {
 	case !ok:
 		return "form token: forged or damaged"
-	case t.post != postHash(sub.Post):
+	case t.post != postHash(sitePost(sub.site, sub.Post)):
 		return "form token: issued for another post"
 	case !now.Before(t.expires):
 		return "form token: expired " + now.Sub(t.expires).Round(time.Second).String() + " ago"
-	case f.opts.MinFill > 0 && now.Sub(t.issued) < f.opts.MinFill:
+	case fill > 0 && now.Sub(t.issued) < fill:
 		return fmt.Sprintf("form token: sent %.1fs after the form was shown (at least %s expected)",
-			now.Sub(t.issued).Seconds(), f.opts.MinFill)
+			now.Sub(t.issued).Seconds(), fill)
 	}
 	if t.maxNumber > 0 {
 		if reason := f.checkPoW(t, sub.Nonce); reason != "" {

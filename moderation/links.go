@@ -40,6 +40,7 @@ const (
 
 type linkClaims struct {
 	Purpose   string `json:"p"`
+	Site      string `json:"s,omitempty"`
 	Comment   string `json:"c,omitempty"`
 	Action    Action `json:"a,omitempty"`
 	Moderator string `json:"m,omitempty"`
@@ -109,9 +110,9 @@ func (s *Service) links() (linkStore, error) {
 }
 
 // ModerationLink returns the token of a link with which moderator may take
-// action on comment once, until LinkTTL has passed.
-func (s *Service) ModerationLink(moderator, comment string, action Action) string {
-	return s.seal(linkClaims{Purpose: purposeModerate, Comment: comment, Action: action, Moderator: moderator,
+// action on comment of site once, until LinkTTL has passed.
+func (s *Service) ModerationLink(moderator, site, comment string, action Action) string {
+	return s.seal(linkClaims{Purpose: purposeModerate, Site: site, Comment: comment, Action: action, Moderator: moderator,
 		Expires: s.now().Add(LinkTTL).Unix()})
 }
 
@@ -147,7 +148,22 @@ func (s *Service) OpenModerationLink(ctx context.Context, token string) (*LinkRe
 	if used {
 		return nil, ErrLinkUsed
 	}
-	comment, err := s.store.Comment(ctx, c.Comment)
+	site := c.Site
+	if site == "" { // a link mailed before sites existed
+		site = DefaultSite
+	}
+	// The link works only while its moderator still moderates the site.
+	m, err := s.store.Moderator(ctx, c.Moderator)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrLinkInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !actorOf(m, "").Moderates(site) {
+		return nil, ErrNotFound
+	}
+	comment, err := s.store.Comment(ctx, site, c.Comment)
 	if errors.Is(err, ErrNotFound) || (err == nil && comment.Status == StatusDeleted) {
 		return nil, Errorf(CodeNotFound, "This comment was deleted.")
 	}
@@ -185,6 +201,6 @@ func (s *Service) UseModerationLink(ctx context.Context, token, from string) (*L
 	} else if err != nil {
 		return nil, err
 	}
-	req.Comment, err = s.ModerateOne(ctx, Actor{Name: m.Name, Role: m.Role, From: from}, req.Comment.ID, req.Action)
+	req.Comment, err = s.ModerateOne(ctx, actorOf(m, from), req.Comment.Site, req.Comment.ID, req.Action)
 	return req, err
 }

@@ -8,6 +8,7 @@ import "time"
 // transition into the deliveries it calls for, then forgets it.
 type Transition struct {
 	Seq     uint64    `json:"seq"`
+	Site    string    `json:"site"`
 	Comment string    `json:"comment"`
 	To      Status    `json:"to"`
 	At      time.Time `json:"at"`
@@ -33,6 +34,7 @@ type Delivery struct {
 	Seq     uint64       `json:"seq"`
 	Kind    DeliveryKind `json:"kind"`
 	To      string       `json:"to,omitempty"` // moderator name, webhook URL, or the address to verify
+	Site    string       `json:"site,omitempty"`
 	Comment string       `json:"comment,omitempty"`
 	// Group batches deliveries: every delivery of a group is due when the
 	// first one is, and they are sent together (a moderator's digest).

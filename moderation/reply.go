@@ -14,9 +14,9 @@ import (
 // after approving. The reply is marked Site and signed with the moderator's
 // name; it needs no moderation. Listeners hear one EventModerated with the
 // parent (when it moved) and the reply, both as they are now.
-func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string) (parent, reply *Comment, err error) {
-	if !actor.Can(RoleModerator) {
-		return nil, nil, ErrForbidden
+func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body string) (parent, reply *Comment, err error) {
+	if err := mayModerate(actor, site); err != nil {
+		return nil, nil, err
 	}
 	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
 	if err := s.checkBody(body); err != nil {
@@ -32,11 +32,11 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 	}
 	now := s.now()
 	reply = &Comment{
-		ID: NewID(now), Parent: parentID, Author: strings.TrimPrefix(actor.Name, "token:"),
-		Body: body, HTML: html, Status: StatusApproved, Site: true, Created: now, Updated: now,
+		ID: NewID(now), Site: site, Parent: parentID, Author: strings.TrimPrefix(actor.Name, "token:"),
+		Body: body, HTML: html, Status: StatusApproved, BySite: true, Created: now, Updated: now,
 		History: []Change{{Status: StatusApproved, At: now, By: actor.Name, Reason: "reply as the site"}},
 	}
-	entry := &AuditEntry{At: now, Actor: actor.Name, Action: "reply", Comment: reply.ID, From: actor.From}
+	entry := &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: "reply", Comment: reply.ID, From: actor.From}
 	var moved bool
 	approve := func(p *Comment) (*AuditEntry, error) {
 		parent = p
@@ -52,7 +52,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 		if !moved {
 			return nil, nil
 		}
-		return &AuditEntry{At: now, Actor: actor.Name, Action: string(ActionApprove), Comment: p.ID, Post: p.Post, From: actor.From}, nil
+		return &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: string(ActionApprove), Comment: p.ID, Post: p.Post, From: actor.From}, nil
 	}
 	if err := store.PublishReply(ctx, reply, approve, entry); err != nil {
 		return nil, nil, err

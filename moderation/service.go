@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +24,8 @@ type Service struct {
 	checks    []Check
 	listeners []func(context.Context, Event)
 
-	trustAfter int // see Options.TrustAfter
+	defaults Settings // the instance's settings; see Options.Defaults
+	siteIx   atomic.Pointer[siteIndex]
 }
 
 // Options configures a Service. Zero values are sane defaults.
@@ -33,7 +35,12 @@ type Options struct {
 
 	// TrustAfter publishes at once what a commenter with a verified email
 	// and at least this many approved comments sends; 0 turns trust off.
+	// It is the instance default; a site may set its own.
 	TrustAfter int
+
+	// Defaults are the instance's settings that sites inherit (zero:
+	// DefaultSettings, with TrustAfter above).
+	Defaults *Settings
 }
 
 // NewService builds the service and everything it shares across requests.
@@ -46,6 +53,13 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 	if err != nil {
 		return nil, fmt.Errorf("load IP hash secret: %w", err)
 	}
+	defaults := DefaultSettings()
+	if opts.Defaults != nil {
+		defaults = *opts.Defaults
+	}
+	if opts.TrustAfter != 0 {
+		defaults.TrustAfter = opts.TrustAfter
+	}
 	return &Service{
 		store:     store,
 		validator: NewValidator(),
@@ -54,7 +68,7 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 		ipKey:     key,
 		checks:    opts.Checks,
 
-		trustAfter: opts.TrustAfter,
+		defaults: defaults,
 	}, nil
 }
 
@@ -119,12 +133,22 @@ func (s *Service) HashIP(ip string) string {
 	return hex.EncodeToString(m.Sum(nil)[:12])
 }
 
-// Submit validates, renders and queues a comment for moderation. It returns
-// once the comment is committed to disk.
-func (s *Service) Submit(ctx context.Context, sub Submission, client Client) (*Comment, error) {
+// Submit validates, renders and queues a comment for moderation on site,
+// which the caller resolved from the request (never from the submission).
+// It returns once the comment is committed to disk.
+func (s *Service) Submit(ctx context.Context, site string, sub Submission, client Client) (*Comment, error) {
 	if err := s.validator.Check(&sub); err != nil {
 		return nil, err
 	}
+	ix, err := s.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := ix.byID[site]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	sub.site = st
 	html, err := s.renderer.Render(sub.Body)
 	if err != nil {
 		return nil, fmt.Errorf("render body: %w", err)
@@ -140,12 +164,12 @@ func (s *Service) Submit(ctx context.Context, sub Submission, client Client) (*C
 			break
 		}
 	}
-	if status == StatusPending && s.trusted(ctx, sub.Email) {
+	if status == StatusPending && s.trusted(ctx, st.Settings.In(s.defaults).TrustAfter, sub.Email) {
 		status, reason = StatusApproved, "trusted commenter"
 	}
 	now := s.now()
 	c := &Comment{
-		ID: NewID(now), Post: sub.Post, Parent: sub.Parent,
+		ID: NewID(now), Site: site, Post: sub.Post, Parent: sub.Parent,
 		Author: sub.Author, Email: sub.Email, Website: sub.Website,
 		Body: sub.Body, HTML: html, Status: status,
 		Created: now, Updated: now,
@@ -175,11 +199,11 @@ func attach(c, parent *Comment) error {
 
 // Thread returns what readers see of a post: approved comments oldest first,
 // with tombstones where a deleted comment still has published replies.
-func (s *Service) Thread(ctx context.Context, post string) ([]Public, error) {
+func (s *Service) Thread(ctx context.Context, site, post string) ([]Public, error) {
 	if err := checkPostKey(post); err != nil {
 		return nil, err
 	}
-	cs, err := s.store.Thread(ctx, post)
+	cs, err := s.store.Thread(ctx, site, post)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +218,7 @@ func (s *Service) Thread(ctx context.Context, post string) ([]Public, error) {
 const MaxCountPosts = 100
 
 // Counts returns approved counts for listing pages.
-func (s *Service) Counts(ctx context.Context, posts []string) (map[string]int, error) {
+func (s *Service) Counts(ctx context.Context, site string, posts []string) (map[string]int, error) {
 	if len(posts) == 0 {
 		return nil, invalid("post", "is required")
 	}
@@ -206,7 +230,7 @@ func (s *Service) Counts(ctx context.Context, posts []string) (map[string]int, e
 			return nil, err
 		}
 	}
-	return s.store.ApprovedCounts(ctx, posts)
+	return s.store.ApprovedCounts(ctx, site, posts)
 }
 
 func checkPostKey(post string) error {
@@ -221,16 +245,28 @@ func checkPostKey(post string) error {
 	return nil
 }
 
-// Comment returns one comment with every field, for moderators.
-func (s *Service) Comment(ctx context.Context, id string) (*Comment, error) {
-	return s.store.Comment(ctx, id)
+// Comment returns one comment of site with every field, for moderators of
+// that site; to anyone else it is ErrNotFound.
+func (s *Service) Comment(ctx context.Context, actor Actor, site, id string) (*Comment, error) {
+	if err := mayModerate(actor, site); err != nil {
+		return nil, err
+	}
+	return s.store.Comment(ctx, site, id)
 }
 
 // MaxPage is the largest page moderators can ask for.
 const MaxPage = 200
 
-// Comments lists comments for moderators; see Store.Comments.
-func (s *Service) Comments(ctx context.Context, q Query) ([]*Comment, string, error) {
+// Comments lists comments of site q.Site for its moderators; see
+// Store.Comments.
+// q.Site AllSites lists the actor's every site at once, each comment
+// carrying its site.
+func (s *Service) Comments(ctx context.Context, actor Actor, q Query) ([]*Comment, string, error) {
+	if q.Site != AllSites {
+		if err := mayModerate(actor, q.Site); err != nil {
+			return nil, "", err
+		}
+	}
 	if q.Status == "" {
 		q.Status = StatusPending
 	}
@@ -245,6 +281,9 @@ func (s *Service) Comments(ctx context.Context, q Query) ([]*Comment, string, er
 	}
 	if q.Search = strings.TrimSpace(q.Search); len(q.Search) > MaxSearch {
 		return nil, "", invalid("q", fmt.Sprintf("must be at most %d bytes", MaxSearch))
+	}
+	if q.Site == AllSites {
+		return s.everywhere(ctx, actor, q)
 	}
 	return s.store.Comments(ctx, q)
 }
@@ -277,10 +316,10 @@ type Result struct {
 
 // Moderate applies action to every id, all or nothing. Repeating an action is
 // harmless: comments already there count as unchanged.
-func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, action Action) (Result, error) {
+func (s *Service) Moderate(ctx context.Context, actor Actor, site string, ids []string, action Action) (Result, error) {
 	res := Result{Action: action}
-	if !actor.Can(RoleModerator) {
-		return res, ErrForbidden
+	if err := mayModerate(actor, site); err != nil {
+		return res, err
 	}
 	if len(ids) == 0 || len(ids) > MaxBulk {
 		return res, invalid("ids", fmt.Sprintf("must name 1 to %d comments", MaxBulk))
@@ -306,13 +345,13 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 		}
 		res.Changed++
 		changed = append(changed, c)
-		return &AuditEntry{At: now, Actor: actor.Name, Action: string(action), Comment: c.ID, Post: c.Post, From: actor.From}, nil
+		return &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: string(action), Comment: c.ID, Post: c.Post, From: actor.From}, nil
 	}
 	update, kind := s.store.UpdateComments, EventModerated
 	if action == ActionDelete {
 		update, kind = s.store.DeleteComments, EventDeleted
 	}
-	if err := update(ctx, uniq(ids), change); err != nil {
+	if err := update(ctx, site, uniq(ids), change); err != nil {
 		return Result{Action: action}, err
 	}
 	s.publish(ctx, Event{Kind: kind, Comments: changed, Actor: actor.Name})
@@ -320,26 +359,32 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 }
 
 // ModerateOne applies action to one comment and returns it as it is now.
-func (s *Service) ModerateOne(ctx context.Context, actor Actor, id string, action Action) (*Comment, error) {
-	if _, err := s.Moderate(ctx, actor, []string{id}, action); err != nil {
+func (s *Service) ModerateOne(ctx context.Context, actor Actor, site, id string, action Action) (*Comment, error) {
+	if _, err := s.Moderate(ctx, actor, site, []string{id}, action); err != nil {
 		return nil, err
 	}
-	c, err := s.store.Comment(ctx, id)
+	c, err := s.store.Comment(ctx, site, id)
 	if errors.Is(err, ErrNotFound) && action == ActionDelete {
 		return nil, nil
 	}
 	return c, err
 }
 
-// AuditLog returns moderator actions, newest first.
-func (s *Service) AuditLog(ctx context.Context, actor Actor, limit int, before uint64) ([]AuditEntry, error) {
-	if !actor.Can(RoleModerator) {
+// AuditLog returns the actions on a site, newest first, to its moderators;
+// site "" is the instance's own log (sites and people), for owners.
+func (s *Service) AuditLog(ctx context.Context, actor Actor, site string, limit int, before uint64) ([]AuditEntry, error) {
+	if site == "" && !actor.Can(RoleOwner) {
 		return nil, ErrForbidden
+	}
+	if site != "" {
+		if err := mayModerate(actor, site); err != nil {
+			return nil, err
+		}
 	}
 	if limit <= 0 || limit > MaxPage {
 		limit = 50
 	}
-	return s.store.AuditLog(ctx, limit, before)
+	return s.store.AuditLog(ctx, site, limit, before)
 }
 
 func uniq(ids []string) []string {

@@ -159,7 +159,7 @@ func (ss *Sessions) Authenticate(ctx context.Context, secret string, touch bool)
 		}
 		s.LastSeen = now
 	}
-	return Actor{Name: m.Name, Role: m.Role}, s, nil
+	return actorOf(m, ""), s, nil
 }
 
 // end deletes a dead session and answers ErrUnauthorized.

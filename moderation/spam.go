@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -35,6 +35,8 @@ const DefaultPoWMaxNumber = 100_000
 
 // SpamStore is what the pipeline needs from a database; storage.DB has it.
 type SpamStore interface {
+	// Site is SiteStore.Site: a site's settings override the options.
+	Site(ctx context.Context, id string) (*Site, error)
 	// Secret is Store.Secret.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)
 	BlocklistStore
@@ -47,8 +49,45 @@ type SpamFilter struct {
 	store  SpamStore
 	opts   SpamOptions
 	now    func() time.Time
-	key    []byte                       // HMAC key of form tokens and claim keys
-	blocks atomic.Pointer[blockMatcher] // the blocklist as last loaded or saved
+	key    []byte   // HMAC key of form tokens and claim keys
+	blocks sync.Map // site id → *blockMatcher: its blocklist as last loaded or saved
+}
+
+// optsFor returns the options in effect on a site: its settings over the
+// instance's options.
+func (f *SpamFilter) optsFor(site *Site) SpamOptions {
+	o := f.opts
+	if site == nil {
+		return o
+	}
+	x := site.Settings
+	if x.MinFillSeconds != nil {
+		o.MinFill = time.Duration(*x.MinFillSeconds) * time.Second
+	}
+	if x.MaxLinks != nil {
+		o.MaxLinks = *x.MaxLinks
+	}
+	if x.DuplicateMinutes != nil {
+		o.DuplicateWindow = time.Duration(*x.DuplicateMinutes) * time.Minute
+	}
+	switch {
+	case x.PoW == nil:
+	case !*x.PoW:
+		o.PoWMaxNumber = 0
+	case o.PoWMaxNumber <= 0:
+		o.PoWMaxNumber = DefaultPoWMaxNumber
+	}
+	return o
+}
+
+// Defaults returns the instance's settings that the pipeline's options
+// make, over d.
+func (o SpamOptions) Defaults(d Settings) Settings {
+	d.MinFillSeconds = int(o.MinFill / time.Second)
+	d.MaxLinks = o.MaxLinks
+	d.DuplicateMinutes = int(o.DuplicateWindow / time.Minute)
+	d.PoW = o.PoWMaxNumber > 0
+	return d
 }
 
 // NewSpamFilter loads the pipeline's secret and builds the filter.
@@ -107,11 +146,12 @@ func checkHoneypot(sub *Submission) string {
 var linkPattern = regexp.MustCompile(`(?i)\b(?:https?://|ftp://|www\.)\S*`)
 
 func (f *SpamFilter) checkLinks(sub *Submission) string {
-	if f.opts.MaxLinks < 0 {
+	max := f.optsFor(sub.site).MaxLinks
+	if max < 0 {
 		return ""
 	}
-	if n := len(linkPattern.FindAllStringIndex(sub.Body, -1)); n > f.opts.MaxLinks {
-		return fmt.Sprintf("links: %d links in the body, more than %d", n, f.opts.MaxLinks)
+	if n := len(linkPattern.FindAllStringIndex(sub.Body, -1)); n > max {
+		return fmt.Sprintf("links: %d links in the body, more than %d", n, max)
 	}
 	return ""
 }
@@ -125,13 +165,14 @@ var ErrDuplicate = Errorf(CodeConflict, "You already posted this comment.")
 const minDuplicateByClient = 40
 
 func (f *SpamFilter) checkDuplicate(_ context.Context, sub *Submission, client Client) (string, error) {
-	if f.opts.DuplicateWindow <= 0 {
+	window := f.optsFor(sub.site).DuplicateWindow
+	if window <= 0 {
 		return "", nil
 	}
-	body, until := normalizeText(sub.Body), f.now().Add(f.opts.DuplicateWindow)
+	body, until := normalizeText(sub.Body), f.now().Add(window)
 	refuse := func(*Comment) error { return ErrDuplicate }
 	key := func(who string) string {
-		return "body:" + hexMAC(f.mac([]byte(sub.Post), []byte{0}, []byte(body), []byte{0}, []byte(who)))
+		return "body:" + hexMAC(f.mac(sitePost(sub.site, sub.Post), []byte{0}, []byte(body), []byte{0}, []byte(who)))
 	}
 	sub.claim(Claim{Key: key("email:" + strings.ToLower(sub.Email)), Until: until, Taken: refuse})
 	if client.IP != "" && utf8.RuneCountInString(body) >= minDuplicateByClient {

@@ -40,7 +40,7 @@ func BenchmarkForm(b *testing.B) {
 			var now time.Time
 			f := benchFilter(b, opts, &now)
 			for b.Loop() {
-				if _, err := f.Form("/blog/hello"); err != nil {
+				if _, err := f.Form(context.Background(), moderation.DefaultSite, "/blog/hello"); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -67,11 +67,11 @@ func BenchmarkChecks(b *testing.B) {
 			for i := range tc.blocklist {
 				words = append(words, "blocked phrase "+strconv.Itoa(i))
 			}
-			if _, err := f.SetBlocklist(context.Background(), owner, moderation.Blocklist{Words: words,
+			if _, err := f.SetBlocklist(context.Background(), owner, moderation.DefaultSite, moderation.Blocklist{Words: words,
 				Networks: []string{"203.0.113.0/24"}, Emails: []string{"spam.example"}}); err != nil {
 				b.Fatal(err)
 			}
-			form, err := f.Form("/blog/hello")
+			form, err := f.Form(context.Background(), moderation.DefaultSite, "/blog/hello")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -32,7 +32,7 @@ func fuzzFilter(f *testing.F, now *time.Time) *moderation.SpamFilter {
 func FuzzFormToken(f *testing.F) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	filter := fuzzFilter(f, &now)
-	form, err := filter.Form("/p")
+	form, err := filter.Form(context.Background(), moderation.DefaultSite, "/p")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func FuzzBlocklist(f *testing.F) {
 	f.Fuzz(func(t *testing.T, entry string) {
 		ctx := context.Background()
 		for _, kind := range []string{moderation.BlockWords, moderation.BlockEmails, moderation.BlockNetworks} {
-			first, err := filter.AddToBlocklist(ctx, owner, kind, entry)
+			first, err := filter.AddToBlocklist(ctx, owner, moderation.DefaultSite, kind, entry)
 			var ve *moderation.ValidationError
 			if errors.As(err, &ve) {
 				continue
@@ -75,12 +75,12 @@ func FuzzBlocklist(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := filter.SetBlocklist(ctx, owner, first)
+			again, err := filter.SetBlocklist(ctx, owner, moderation.DefaultSite, first)
 			if err != nil || !slices.Equal(again.Words, first.Words) || !slices.Equal(again.Emails, first.Emails) ||
 				!slices.Equal(again.Networks, first.Networks) {
 				t.Fatalf("%s %q: stored %+v, stored again %+v (%v)", kind, entry, first, again, err)
 			}
-			if _, err := filter.SetBlocklist(ctx, owner, moderation.Blocklist{}); err != nil {
+			if _, err := filter.SetBlocklist(ctx, owner, moderation.DefaultSite, moderation.Blocklist{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,28 +6,33 @@ import (
 )
 
 // Store is what the domain needs from a database. Every method that changes
-// data does its checks and its writes in one transaction.
+// data does its checks and its writes in one transaction. Comments, threads,
+// counts and audit entries belong to one site: every method that reaches
+// them takes the site's id, and a comment of another site is ErrNotFound.
 type Store interface {
-	// CreateComment stores a new comment. When c.Parent is set it loads the
-	// parent in the same transaction and calls attach, which may refuse (its
+	SiteStore
+
+	// CreateComment stores a new comment on site c.Site (ErrNotFound if
+	// there is no such site). When c.Parent is set it loads the parent of
+	// the same site in the same transaction and calls attach, which may refuse (its
 	// error is returned as is) or re-attach c. ErrConflict if c.ID exists,
 	// ErrNotFound (wrapped in a ValidationError by attach) for a missing parent.
 	CreateComment(ctx context.Context, c *Comment, attach func(parent *Comment) error) error
 
 	// Comment returns one comment, or ErrNotFound.
-	Comment(ctx context.Context, id string) (*Comment, error)
+	Comment(ctx context.Context, site, id string) (*Comment, error)
 
 	// Thread returns the approved comments of a post, oldest first, plus the
 	// tombstones that approved replies hang from. An unknown post is empty.
 	// Only what readers may see is filled in (ID, Post, Parent, Depth,
 	// Author, Website, HTML, Status, Site, Created): the public read path
 	// never holds an email, IP hash, raw body or history.
-	Thread(ctx context.Context, post string) ([]*Comment, error)
+	Thread(ctx context.Context, site, post string) ([]*Comment, error)
 
 	// ApprovedCounts returns the approved count of each post; unknown posts are 0.
-	ApprovedCounts(ctx context.Context, posts []string) (map[string]int, error)
+	ApprovedCounts(ctx context.Context, site string, posts []string) (map[string]int, error)
 
-	// Comments lists comments of one status, oldest first, from after
+	// Comments lists comments of one status on site q.Site, oldest first, from after
 	// q.Cursor; it returns the cursor of the next page or "".
 	Comments(ctx context.Context, q Query) ([]*Comment, string, error)
 
@@ -35,15 +40,16 @@ type Store interface {
 	// transaction: if any id is missing (ErrNotFound) or change fails, nothing
 	// is written. change returns the audit entry of a real change, or nil when
 	// the comment was left as it was.
-	UpdateComments(ctx context.Context, ids []string, change func(c *Comment) (*AuditEntry, error)) error
+	UpdateComments(ctx context.Context, site string, ids []string, change func(c *Comment) (*AuditEntry, error)) error
 
 	// DeleteComments is UpdateComments for removal: change turns each comment
 	// into a tombstone, which is kept only while replies hang from it.
-	DeleteComments(ctx context.Context, ids []string, change func(c *Comment) (*AuditEntry, error)) error
+	DeleteComments(ctx context.Context, site string, ids []string, change func(c *Comment) (*AuditEntry, error)) error
 
-	// AuditLog returns entries newest first, starting before sequence number
+	// AuditLog returns a site's entries newest first (site "" for the
+	// instance's own: sites and people), starting before sequence number
 	// before (0 for the newest).
-	AuditLog(ctx context.Context, limit int, before uint64) ([]AuditEntry, error)
+	AuditLog(ctx context.Context, site string, limit int, before uint64) ([]AuditEntry, error)
 
 	// CreateModerator adds a moderator; ErrConflict if the name is taken.
 	CreateModerator(ctx context.Context, m *Moderator) error
@@ -70,6 +76,7 @@ type Store interface {
 
 // Query selects comments for moderators.
 type Query struct {
+	Site   string
 	Status Status
 	Post   string // "" for every post
 	Limit  int
@@ -80,6 +87,7 @@ type Query struct {
 // AuditEntry records one moderator action.
 type AuditEntry struct {
 	Seq     uint64    `json:"seq"`
+	Site    string    `json:"site,omitempty"` // "" for the instance's own entries
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor"`
 	Action  string    `json:"action"`

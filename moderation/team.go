@@ -13,9 +13,10 @@ import (
 
 // ModeratorInfo is what owners see of a moderator: never the password hash.
 type ModeratorInfo struct {
-	Name    string    `json:"name"`
-	Role    Role      `json:"role"`
-	Created time.Time `json:"created"`
+	Name    string              `json:"name"`
+	Role    Role                `json:"role"`
+	Sites   map[string]SiteRole `json:"sites,omitempty"`
+	Created time.Time           `json:"created"`
 }
 
 // TokenInfo is what owners see of an API token: never its hash.
@@ -23,6 +24,7 @@ type TokenInfo struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
 	Role     Role      `json:"role"`
+	Site     string    `json:"site,omitempty"`
 	Created  time.Time `json:"created"`
 	LastUsed time.Time `json:"last_used,omitzero"`
 }
@@ -38,17 +40,17 @@ func (s *Service) Team(ctx context.Context, actor Actor) ([]ModeratorInfo, error
 	}
 	out := make([]ModeratorInfo, len(mods))
 	for i, m := range mods {
-		out[i] = ModeratorInfo{Name: m.Name, Role: m.Role, Created: m.Created}
+		out[i] = ModeratorInfo{Name: m.Name, Role: m.Role, Sites: m.Sites, Created: m.Created}
 	}
 	return out, nil
 }
 
 // AddModeratorAs lets an owner add a moderator, and records it.
-func (s *Service) AddModeratorAs(ctx context.Context, actor Actor, name, password string, role Role) error {
+func (s *Service) AddModeratorAs(ctx context.Context, actor Actor, name, password string, role Role, sites map[string]SiteRole) error {
 	if !actor.Can(RoleOwner) {
 		return ErrForbidden
 	}
-	if err := s.AddModerator(ctx, name, password, role); err != nil {
+	if err := s.AddModerator(ctx, name, password, role, sites); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return &ValidationError{Fields: map[string]string{"name": "is already taken by another moderator"}}
 		}
@@ -129,7 +131,7 @@ func (s *Service) TokenList(ctx context.Context, actor Actor) ([]TokenInfo, erro
 	}
 	out := make([]TokenInfo, len(tokens))
 	for i, t := range tokens {
-		out[i] = TokenInfo{ID: t.ID, Name: t.Name, Role: t.Role, Created: t.Created, LastUsed: t.LastUsed}
+		out[i] = TokenInfo{ID: t.ID, Name: t.Name, Role: t.Role, Site: t.Site, Created: t.Created, LastUsed: t.LastUsed}
 	}
 	slices.SortFunc(out, func(a, b TokenInfo) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
@@ -139,18 +141,18 @@ func (s *Service) TokenList(ctx context.Context, actor Actor) ([]TokenInfo, erro
 
 // CreateTokenAs lets an owner create an API token; the secret is returned
 // only this once.
-func (s *Service) CreateTokenAs(ctx context.Context, actor Actor, name string, role Role) (string, TokenInfo, error) {
+func (s *Service) CreateTokenAs(ctx context.Context, actor Actor, name string, role Role, site string) (string, TokenInfo, error) {
 	if !actor.Can(RoleOwner) {
 		return "", TokenInfo{}, ErrForbidden
 	}
-	secret, t, err := s.CreateToken(ctx, name, role)
+	secret, t, err := s.CreateToken(ctx, name, role, site)
 	if err != nil {
 		return "", TokenInfo{}, err
 	}
 	if err := s.audit(ctx, actor, "token.create", t.Name+" as "+string(t.Role)); err != nil {
 		return "", TokenInfo{}, err
 	}
-	return secret, TokenInfo{ID: t.ID, Name: t.Name, Role: t.Role, Created: t.Created}, nil
+	return secret, TokenInfo{ID: t.ID, Name: t.Name, Role: t.Role, Site: t.Site, Created: t.Created}, nil
 }
 
 // RevokeTokenAs revokes an API token and records it.
@@ -204,14 +206,15 @@ func (s *Service) audit(ctx context.Context, actor Actor, action, detail string)
 	return store.RecordAudit(ctx, s.entry(actor, action, detail))
 }
 
-// StatusCounts returns how many comments each status holds, for moderators.
-func (s *Service) StatusCounts(ctx context.Context, actor Actor) (map[Status]int, error) {
-	if !actor.Can(RoleModerator) {
-		return nil, ErrForbidden
+// StatusCounts returns how many comments each status holds on site, for
+// its moderators.
+func (s *Service) StatusCounts(ctx context.Context, actor Actor, site string) (map[Status]int, error) {
+	if err := mayModerate(actor, site); err != nil {
+		return nil, err
 	}
 	store, err := s.admin()
 	if err != nil {
 		return nil, err
 	}
-	return store.StatusCounts(ctx)
+	return store.StatusCounts(ctx, site)
 }

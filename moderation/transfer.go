@@ -25,12 +25,12 @@ type TransferStore interface {
 	// only until it returns. q.ByPost is ignored.
 	ExportJSON(ctx context.Context, q ExportQuery, fn func(raw []byte) error) error
 
-	// ImportComments stores a batch of comments in one transaction, setting
+	// ImportComments stores a batch of comments on site in one transaction, setting
 	// each item's Outcome. Items whose key or ID was imported or stored
 	// before are duplicates, items whose parent is not stored are orphans;
 	// neither is written. Only a storage failure is an error, and then
 	// nothing of the batch is written.
-	ImportComments(ctx context.Context, items []*ImportItem) error
+	ImportComments(ctx context.Context, site string, items []*ImportItem) error
 
 	// Backup writes a consistent copy of the whole database file to w from
 	// one read transaction, after telling started its size in bytes.
@@ -43,6 +43,7 @@ type TransferStore interface {
 // ExportQuery selects the comments to export. The zero value is every
 // comment, tombstones included, so that a restore keeps threads whole.
 type ExportQuery struct {
+	Site   string    // the site: every query is for one
 	Status Status    // one status, "" for all
 	Post   string    // one post, "" for all
 	Since  time.Time // only comments created or changed at or after this time
@@ -82,8 +83,8 @@ func (w *ExportWalk) JSON(fn func(raw []byte) error) error { return w.store.Expo
 // matching comments from one read transaction. Checking first lets the
 // caller answer a clear error before it starts writing.
 func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*ExportWalk, error) {
-	if !actor.Can(RoleModerator) {
-		return nil, ErrForbidden
+	if err := mayModerate(actor, q.Site); err != nil {
+		return nil, err
 	}
 	if q.Status != "" && !q.Status.Valid() && q.Status != StatusDeleted {
 		return nil, invalid("status", "must be pending, approved, rejected, spam or deleted")
@@ -97,7 +98,7 @@ func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*Expo
 	if err != nil {
 		return nil, err
 	}
-	if err := store.RecordAudit(ctx, &AuditEntry{At: s.now(), Actor: actor.Name, Action: "export", Post: q.Post, From: actor.From}); err != nil {
+	if err := store.RecordAudit(ctx, &AuditEntry{Site: q.Site, At: s.now(), Actor: actor.Name, Action: "export", Post: q.Post, From: actor.From}); err != nil {
 		return nil, err
 	}
 	return &ExportWalk{ctx: ctx, store: store, q: q}, nil
@@ -216,10 +217,16 @@ func (r *ImportResult) reject(rec *ImportRecord, id, reason string) {
 // A file that cannot be read to its end returns the result so far with the
 // error: what was stored before stays, and importing the repaired file
 // again skips it. progress, when not nil, hears the counts after each batch.
-func (s *Service) Import(ctx context.Context, actor Actor, format string, src RecordReader, progress func(ImportResult)) (ImportResult, error) {
+func (s *Service) Import(ctx context.Context, actor Actor, site, format string, src RecordReader, progress func(ImportResult)) (ImportResult, error) {
 	res := ImportResult{Format: format, Problems: []RecordProblem{}}
+	if err := mayModerate(actor, site); err != nil {
+		return res, err
+	}
 	if !actor.Can(RoleOwner) {
 		return res, ErrForbidden
+	}
+	if _, err := s.store.Site(ctx, site); err != nil {
+		return res, err
 	}
 	store, err := s.transferStore()
 	if err != nil {
@@ -231,7 +238,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := store.ImportComments(ctx, batch); err != nil {
+		if err := store.ImportComments(ctx, site, batch); err != nil {
 			return err
 		}
 		orphans = append(orphans, s.tally(ctx, &res, batch)...)
@@ -259,6 +266,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 			res.reject(rec, id, problem)
 			continue
 		}
+		item.Comment.Site = site // whatever site it was exported from
 		if batch = append(batch, item); len(batch) == importBatch {
 			if err := flush(); err != nil {
 				return res, err
@@ -268,14 +276,14 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 	if err := flush(); err != nil {
 		return res, err
 	}
-	if err := s.adoptOrphans(ctx, store, &res, orphans); err != nil {
+	if err := s.adoptOrphans(ctx, store, site, &res, orphans); err != nil {
 		return res, err
 	}
 	slices.SortStableFunc(res.Problems, func(a, b RecordProblem) int { return a.Record - b.Record })
 	if progress != nil {
 		progress(res)
 	}
-	entry := &AuditEntry{At: now, Actor: actor.Name, Action: "import", From: actor.From}
+	entry := &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: "import", From: actor.From}
 	if err := store.RecordAudit(ctx, entry); err != nil {
 		return res, err
 	}
@@ -284,7 +292,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 
 // adoptOrphans retries the replies that came before their parents, as long
 // as a pass stores any; what is left has no parent anywhere.
-func (s *Service) adoptOrphans(ctx context.Context, store TransferStore, res *ImportResult, orphans []*ImportItem) error {
+func (s *Service) adoptOrphans(ctx context.Context, store TransferStore, site string, res *ImportResult, orphans []*ImportItem) error {
 	for len(orphans) > 0 {
 		before := res.Created
 		var left []*ImportItem
@@ -293,7 +301,7 @@ func (s *Service) adoptOrphans(ctx context.Context, store TransferStore, res *Im
 			for _, it := range chunk {
 				it.Outcome = ImportWaiting
 			}
-			if err := store.ImportComments(ctx, chunk); err != nil {
+			if err := store.ImportComments(ctx, site, chunk); err != nil {
 				return err
 			}
 			left = append(left, s.tally(ctx, res, chunk)...)

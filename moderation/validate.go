@@ -30,6 +30,7 @@ type Submission struct {
 	Nonce    string `json:"pow" form:"pow" validate:"max=64"`
 
 	claims []Claim // keys the checks want taken with the comment; see Claim
+	site   *Site   // the site it is for, set by Service.Submit from the resolved request
 }
 
 // normalize trims what the limits are measured on, and turns CRLF into LF so

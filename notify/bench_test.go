@@ -22,7 +22,7 @@ func BenchmarkModeratorEmail(b *testing.B) {
 	start := time.Now()
 	for i := range b.N {
 		sub := moderation.Submission{Post: "/bench", Author: "Ada", Email: "ada@example.com", Body: fmt.Sprintf("Comment %d", i)}
-		if _, err := a.Svc.Submit(ctx, sub, moderation.Client{}); err != nil {
+		if _, err := a.Svc.Submit(ctx, moderation.DefaultSite, sub, moderation.Client{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -41,7 +41,7 @@ func BenchmarkNotificationLatency(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := a.Svc.Submit(ctx, moderation.Submission{Post: "/bench", Author: "Ada", Email: "ada@example.com", Body: "Hi"}, moderation.Client{}); err != nil {
+		if _, err := a.Svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: "/bench", Author: "Ada", Email: "ada@example.com", Body: "Hi"}, moderation.Client{}); err != nil {
 			b.Fatal(err)
 		}
 		ms.next(b)

@@ -234,7 +234,7 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	}
 	ts.Config.Handler = srv
 	ts.Start()
-	token, _, err := svc.CreateToken(ctx, "tests", moderation.RoleOwner)
+	token, _, err := svc.CreateToken(ctx, "tests", moderation.RoleOwner, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func atoi(s string) int {
 func (a *app) addModerator(t testing.TB, name, email string, mode moderation.EmailMode) {
 	t.Helper()
 	ctx := context.Background()
-	if err := a.Svc.AddModerator(ctx, name, "a long password", moderation.RoleModerator); err != nil {
+	if err := a.Svc.AddModerator(ctx, name, "a long password", moderation.RoleModerator, nil); err != nil {
 		t.Fatal(err)
 	}
 	owner := moderation.Actor{Name: "test", Role: moderation.RoleOwner}

@@ -65,7 +65,7 @@ func TestPendingCommentEmailsModeratorWithWorkingLinks(t *testing.T) {
 	if got := a.status(t, id); got != "approved" {
 		t.Fatalf("after the approve link the comment is %s", got)
 	}
-	audit, err := a.Svc.AuditLog(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, 1, 0)
+	audit, err := a.Svc.AuditLog(context.Background(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, 1, 0)
 	if err != nil || len(audit) != 1 || audit[0].Actor != "alice" || audit[0].Action != "approve" {
 		t.Fatalf("audit: %+v %v", audit, err)
 	}

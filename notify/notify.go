@@ -52,7 +52,9 @@ const (
 
 // Store is what the worker needs from the database.
 type Store interface {
-	Comment(ctx context.Context, id string) (*moderation.Comment, error)
+	Comment(ctx context.Context, site, id string) (*moderation.Comment, error)
+	Site(ctx context.Context, id string) (*moderation.Site, error)
+	Sites(ctx context.Context) ([]*moderation.Site, error)
 	Moderator(ctx context.Context, name string) (*moderation.Moderator, error)
 	Moderators(ctx context.Context) ([]*moderation.Moderator, error)
 	Commenter(ctx context.Context, email string) (*moderation.Commenter, error)

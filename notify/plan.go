@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"parley/moderation"
 )
@@ -16,7 +17,8 @@ import (
 // What is planned is checked again when sent: a comment moderated in the
 // meantime or an address unsubscribed since sends nothing.
 func (n *Notifier) plan(ctx context.Context, t moderation.Transition) ([]*moderation.Delivery, error) {
-	c, err := n.store.Comment(ctx, t.Comment)
+	site := siteOf(t.Site)
+	c, err := n.store.Comment(ctx, site, t.Comment)
 	if errors.Is(err, moderation.ErrNotFound) {
 		return nil, nil
 	}
@@ -25,7 +27,7 @@ func (n *Notifier) plan(ctx context.Context, t moderation.Transition) ([]*modera
 	}
 	now := n.now()
 	owed := func(kind moderation.DeliveryKind, to, group string) *moderation.Delivery {
-		return &moderation.Delivery{Kind: kind, To: to, Comment: c.ID, Group: group, Created: now, Due: now}
+		return &moderation.Delivery{Kind: kind, To: to, Site: site, Comment: c.ID, Group: group, Created: now, Due: now}
 	}
 	var ds []*moderation.Delivery
 	switch t.To {
@@ -35,12 +37,18 @@ func (n *Notifier) plan(ctx context.Context, t moderation.Transition) ([]*modera
 			if err != nil {
 				return nil, err
 			}
+			tell := n.settings(ctx, site).NotifyPeople
 			for _, m := range mods {
+				// Only the site's own moderators hear of it, and of them
+				// only those the site names, when it names any.
+				if !(moderation.Actor{Role: m.Role, Sites: m.Sites}).Moderates(site) || (tell != nil && !slices.Contains(tell, m.Name)) {
+					continue
+				}
 				switch {
 				case m.Notify.Wants(moderation.EmailImmediate):
 					ds = append(ds, owed(moderation.DeliverModerator, m.Name, ""))
 				case m.Notify.Wants(moderation.EmailDigest):
-					d := owed(moderation.DeliverDigest, m.Name, "digest:"+m.Name)
+					d := owed(moderation.DeliverDigest, m.Name, "digest:"+m.Name+":"+site)
 					d.Due = now.Add(n.cfg.DigestEvery) // an open digest keeps its own due time
 					ds = append(ds, d)
 				}

@@ -20,11 +20,11 @@ func (n *Notifier) deliver(ctx context.Context, batch []*moderation.Delivery) (s
 		if n.hooks == nil {
 			return "webhook", errSkip
 		}
-		c, err := n.comment(ctx, d.Comment, moderation.StatusPending)
+		c, err := n.comment(ctx, d.Site, d.Comment, moderation.StatusPending)
 		if err != nil {
 			return "webhook", err
 		}
-		return "webhook", n.hooks.post(ctx, d.To, d.Seq, n.payload(c))
+		return "webhook", n.hooks.post(ctx, d.To, d.Seq, n.payload(ctx, c))
 	}
 	if n.mailer == nil {
 		return "email", errSkip
@@ -43,29 +43,29 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 	case moderation.DeliverModerator, moderation.DeliverDigest:
 		return n.composeModerator(ctx, batch)
 	case moderation.DeliverPublished:
-		c, err := n.comment(ctx, d.Comment, moderation.StatusApproved)
+		c, err := n.comment(ctx, d.Site, d.Comment, moderation.StatusApproved)
 		if err != nil {
 			return nil, err
 		}
 		if !c.NotifyPublished {
 			return nil, errSkip
 		}
-		return n.toCommenter(ctx, c.Email, "published", "Your comment on "+oneLine(c.Post)+" is published",
-			map[string]any{"C": c, "PostURL": n.postURL(c.Post)})
+		return n.toCommenter(ctx, c.Email, "published", n.subject(ctx, c.Site, "Your comment on "+oneLine(c.Post)+" is published"),
+			map[string]any{"C": c, "PostURL": n.postURL(ctx, c.Site, c.Post)})
 	case moderation.DeliverReply:
-		c, err := n.comment(ctx, d.Comment, moderation.StatusApproved)
+		c, err := n.comment(ctx, d.Site, d.Comment, moderation.StatusApproved)
 		if err != nil {
 			return nil, err
 		}
-		parent, err := n.comment(ctx, c.Parent, moderation.StatusApproved)
+		parent, err := n.comment(ctx, d.Site, c.Parent, moderation.StatusApproved)
 		if err != nil {
 			return nil, err
 		}
 		if !parent.NotifyReplies || moderation.EmailKey(parent.Email) == moderation.EmailKey(c.Email) {
 			return nil, errSkip // no opt-in, or one answering oneself
 		}
-		return n.toCommenter(ctx, parent.Email, "reply", oneLine(c.Author)+" replied to your comment on "+oneLine(c.Post),
-			map[string]any{"C": c, "Parent": parent, "PostURL": n.postURL(c.Post)})
+		return n.toCommenter(ctx, parent.Email, "reply", n.subject(ctx, c.Site, oneLine(c.Author)+" replied to your comment on "+oneLine(c.Post)),
+			map[string]any{"C": c, "Parent": parent, "PostURL": n.postURL(ctx, c.Site, c.Post)})
 	case moderation.DeliverVerify:
 		body, err := n.render("verify", map[string]any{"Site": n.site(),
 			"Link": n.cfg.PublicURL + "/verify/" + n.svc.VerificationLink(d.To)})
@@ -90,18 +90,22 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 	if m.Notify.Email == "" || m.Notify.EmailMode == moderation.EmailOff {
 		return nil, errSkip
 	}
+	site := siteOf(batch[0].Site)
+	if !(moderation.Actor{Role: m.Role, Sites: m.Sites}).Moderates(site) {
+		return nil, errSkip // taken off the site since
+	}
 	var items []map[string]any
 	for _, d := range batch {
-		c, err := n.comment(ctx, d.Comment, moderation.StatusPending)
+		c, err := n.comment(ctx, site, d.Comment, moderation.StatusPending)
 		if errors.Is(err, errSkip) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, map[string]any{"C": c, "PostURL": n.postURL(c.Post),
-			"Approve": n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, c.ID, moderation.ActionApprove),
-			"Reject":  n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, c.ID, moderation.ActionReject)})
+		items = append(items, map[string]any{"C": c, "PostURL": n.postURL(ctx, site, c.Post),
+			"Approve": n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, site, c.ID, moderation.ActionApprove),
+			"Reject":  n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, site, c.ID, moderation.ActionReject)})
 	}
 	if len(items) == 0 {
 		return nil, errSkip
@@ -116,6 +120,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 	} else if len(items) == 1 {
 		subject = "1 comment waiting for moderation"
 	}
+	subject = n.subject(ctx, site, subject)
 	body, err := n.render(name, data)
 	if err != nil {
 		return nil, err
@@ -141,9 +146,10 @@ func (n *Notifier) toCommenter(ctx context.Context, email, name, subject string,
 	return &message{To: email, Subject: subject, Body: body, Unsubscribe: unsubscribe, Date: n.now()}, nil
 }
 
-// comment loads a comment that must be in status, or skips the delivery.
-func (n *Notifier) comment(ctx context.Context, id string, status moderation.Status) (*moderation.Comment, error) {
-	c, err := n.store.Comment(ctx, id)
+// comment loads a comment of a site that must be in status, or skips the
+// delivery.
+func (n *Notifier) comment(ctx context.Context, site, id string, status moderation.Status) (*moderation.Comment, error) {
+	c, err := n.store.Comment(ctx, siteOf(site), id)
 	if errors.Is(err, moderation.ErrNotFound) {
 		return nil, errSkip
 	}
@@ -172,13 +178,50 @@ func (n *Notifier) site() string {
 	return n.cfg.PublicURL
 }
 
-// postURL links a post when its key is a URL, or a path on the blog.
-func (n *Notifier) postURL(post string) string {
+// siteOf names the site of an outbox entry: one written before sites
+// existed is the default site's.
+func siteOf(id string) string {
+	if id == "" {
+		return moderation.DefaultSite
+	}
+	return id
+}
+
+// siteName is what messages call a site: its name, or its id.
+func (n *Notifier) siteName(ctx context.Context, id string) string {
+	if s, err := n.store.Site(ctx, siteOf(id)); err == nil && s.Name != "" {
+		return s.Name
+	}
+	return siteOf(id)
+}
+
+// subject names the site an email is about, so that someone who moderates
+// several blogs can tell them apart at a glance. An instance of one blog
+// has nothing to tell apart and keeps its subjects as they were.
+func (n *Notifier) subject(ctx context.Context, site, text string) string {
+	if sites, err := n.store.Sites(ctx); err == nil && len(sites) < 2 {
+		return text
+	}
+	return "[" + oneLine(n.siteName(ctx, site)) + "] " + text
+}
+
+// settings are a site's settings in effect.
+func (n *Notifier) settings(ctx context.Context, site string) moderation.Settings {
+	return n.svc.Settings(ctx, siteOf(site))
+}
+
+// postURL links a post when its key is a URL, or a path on the blog: on the
+// site's first origin, or --origins' first for a site without any.
+func (n *Notifier) postURL(ctx context.Context, site, post string) string {
 	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		return u.String()
 	}
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") && n.cfg.SiteOrigin != "" {
-		if u, err := url.Parse(n.cfg.SiteOrigin + post); err == nil {
+	origin := n.cfg.SiteOrigin
+	if s, err := n.store.Site(ctx, siteOf(site)); err == nil && len(s.Origins) > 0 {
+		origin = s.Origins[0]
+	}
+	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") && origin != "" {
+		if u, err := url.Parse(origin + post); err == nil {
 			return u.String()
 		}
 	}

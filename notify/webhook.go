@@ -30,12 +30,19 @@ const SignatureHeader = "X-Parley-Signature-256"
 // so either service takes the default body as it is.
 type Payload struct {
 	Event           string         `json:"event"` // "comment.pending"
+	Site            PayloadSite    `json:"site"`
 	Text            string         `json:"text"`
 	Content         string         `json:"content"`
 	AllowedMentions map[string]any `json:"allowed_mentions"` // Discord: mention nobody, whatever the text says
 	Comment         PayloadComment `json:"comment"`
 	AdminURL        string         `json:"admin_url"`
 	SentAt          time.Time      `json:"sent_at"`
+}
+
+// PayloadSite names the site a comment was left on.
+type PayloadSite struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // PayloadComment is the comment in a Payload. It has no email address.
@@ -159,14 +166,14 @@ func (w *webhooks) post(ctx context.Context, target string, seq uint64, p Payloa
 }
 
 // payload describes a pending comment for webhooks.
-func (n *Notifier) payload(c *moderation.Comment) Payload {
+func (n *Notifier) payload(ctx context.Context, c *moderation.Comment) Payload {
 	post := oneLine(c.Post)
-	summary := fmt.Sprintf("New comment by %s on %s awaiting moderation: %s\n> %s",
-		oneLine(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300))
+	summary := n.subject(ctx, c.Site, fmt.Sprintf("New comment by %s on %s awaiting moderation: %s\n> %s",
+		oneLine(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300)))
 	return Payload{
-		Event: "comment.pending", Text: slackEscape(summary), Content: summary,
+		Event: "comment.pending", Site: PayloadSite{ID: siteOf(c.Site), Name: n.siteName(ctx, c.Site)}, Text: slackEscape(summary), Content: summary,
 		AllowedMentions: map[string]any{"parse": []string{}},
-		Comment: PayloadComment{ID: c.ID, Post: c.Post, PostURL: n.postURL(c.Post), Author: c.Author,
+		Comment: PayloadComment{ID: c.ID, Post: c.Post, PostURL: n.postURL(ctx, c.Site, c.Post), Author: c.Author,
 			Website: c.Website, Body: c.Body, Created: c.Created},
 		AdminURL: n.cfg.PublicURL + "/admin", SentAt: n.now(),
 	}

@@ -25,7 +25,11 @@ func (s *Server) handleList(c echo.Context) error {
 		}
 		limit = n
 	}
-	comments, next, err := s.svc.Comments(c.Request().Context(), moderation.Query{
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	comments, next, err := s.svc.Comments(c.Request().Context(), actorOf(c), moderation.Query{Site: site,
 		Status: moderation.Status(c.QueryParam("status")), Post: c.QueryParam("post"),
 		Limit: limit, Cursor: c.QueryParam("cursor"), Search: c.QueryParam("q"),
 	})
@@ -40,7 +44,11 @@ func (s *Server) handleList(c echo.Context) error {
 
 // handleGet returns one comment with all fields.
 func (s *Server) handleGet(c echo.Context) error {
-	comment, err := s.svc.Comment(c.Request().Context(), c.Param("id"))
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	comment, err := s.svc.Comment(c.Request().Context(), actorOf(c), site, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -50,7 +58,11 @@ func (s *Server) handleGet(c echo.Context) error {
 // handleModerate moves one comment and answers it as it is now.
 func (s *Server) handleModerate(action moderation.Action) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		comment, err := s.svc.ModerateOne(c.Request().Context(), actorOf(c), c.Param("id"), action)
+		site, err := s.adminSite(c)
+		if err != nil {
+			return err
+		}
+		comment, err := s.svc.ModerateOne(c.Request().Context(), actorOf(c), site, c.Param("id"), action)
 		if err != nil {
 			return err
 		}
@@ -60,7 +72,11 @@ func (s *Server) handleModerate(action moderation.Action) echo.HandlerFunc {
 
 // handleDelete removes a comment for good.
 func (s *Server) handleDelete(c echo.Context) error {
-	if _, err := s.svc.Moderate(c.Request().Context(), actorOf(c), []string{c.Param("id")}, moderation.ActionDelete); err != nil {
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.svc.Moderate(c.Request().Context(), actorOf(c), site, []string{c.Param("id")}, moderation.ActionDelete); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -77,7 +93,11 @@ func (s *Server) handleBulk(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	res, err := s.svc.Moderate(c.Request().Context(), actorOf(c), req.IDs, req.Action)
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Moderate(c.Request().Context(), actorOf(c), site, req.IDs, req.Action)
 	if err != nil {
 		return err
 	}
@@ -93,7 +113,14 @@ type auditPage struct {
 func (s *Server) handleAudit(c echo.Context) error {
 	before, _ := strconv.ParseUint(c.QueryParam("before"), 10, 64)
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	entries, err := s.svc.AuditLog(c.Request().Context(), actorOf(c), limit, before)
+	site := "" // the instance's own log: sites and people
+	if c.QueryParam("site") != "" || !actorOf(c).Can(moderation.RoleOwner) {
+		var err error
+		if site, err = s.adminSite(c); err != nil {
+			return err
+		}
+	}
+	entries, err := s.svc.AuditLog(c.Request().Context(), actorOf(c), site, limit, before)
 	if err != nil {
 		return err
 	}

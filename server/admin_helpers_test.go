@@ -57,7 +57,11 @@ func addModerator(t *testing.T, db *storage.DB, name string, role moderation.Rol
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateModerator(context.Background(), &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
+	m := &moderation.Moderator{Name: name, Role: role, PasswordHash: hash, Created: time.Now().UTC()}
+	if role != moderation.RoleOwner {
+		m.Sites = map[string]moderation.SiteRole{moderation.DefaultSite: moderation.SiteModerator}
+	}
+	if err := db.CreateModerator(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -154,7 +158,7 @@ func sessionCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie 
 // submit queues a comment as a reader would.
 func (e *adminEnv) submit(post, author, body string) string {
 	e.t.Helper()
-	c, err := e.svc.Submit(context.Background(), moderation.Submission{Post: post, Author: author,
+	c, err := e.svc.Submit(context.Background(), moderation.DefaultSite, moderation.Submission{Post: post, Author: author,
 		Email: strings.ToLower(author) + "@example.com", Body: body}, moderation.Client{IP: "198.51.100.7"})
 	if err != nil {
 		e.t.Fatal(err)

@@ -11,7 +11,11 @@ import (
 
 // handleStatusCounts answers how many comments each status holds.
 func (s *Server) handleStatusCounts(c echo.Context) error {
-	counts, err := s.svc.StatusCounts(c.Request().Context(), actorOf(c))
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	counts, err := s.svc.StatusCounts(c.Request().Context(), actorOf(c), site)
 	if err != nil {
 		return err
 	}
@@ -33,7 +37,11 @@ func (s *Server) handleReply(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	parent, reply, err := s.svc.Reply(c.Request().Context(), actorOf(c), c.Param("id"), req.Body)
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	parent, reply, err := s.svc.Reply(c.Request().Context(), actorOf(c), site, c.Param("id"), req.Body)
 	if err != nil {
 		return err
 	}
@@ -41,9 +49,10 @@ func (s *Server) handleReply(c echo.Context) error {
 }
 
 type moderatorRequest struct {
-	Name     string          `json:"name"`
-	Password string          `json:"password"`
-	Role     moderation.Role `json:"role"`
+	Name     string                         `json:"name"`
+	Password string                         `json:"password"`
+	Role     moderation.Role                `json:"role"`
+	Sites    map[string]moderation.SiteRole `json:"sites"`
 }
 
 // handleTeam lists moderators for owners.
@@ -64,7 +73,7 @@ func (s *Server) handleAddModerator(c echo.Context) error {
 	if req.Role == "" {
 		req.Role = moderation.RoleModerator
 	}
-	if err := s.svc.AddModeratorAs(c.Request().Context(), actorOf(c), req.Name, req.Password, req.Role); err != nil {
+	if err := s.svc.AddModeratorAs(c.Request().Context(), actorOf(c), req.Name, req.Password, req.Role, req.Sites); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusCreated)
@@ -123,6 +132,7 @@ func (s *Server) handleTokens(c echo.Context) error {
 type tokenRequest struct {
 	Name string          `json:"name"`
 	Role moderation.Role `json:"role"`
+	Site string          `json:"site"`
 }
 
 type createdToken struct {
@@ -139,7 +149,10 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 	if req.Role == "" {
 		req.Role = moderation.RoleModerator
 	}
-	secret, info, err := s.svc.CreateTokenAs(c.Request().Context(), actorOf(c), req.Name, req.Role)
+	if req.Role != moderation.RoleOwner && req.Site == "" {
+		req.Site = moderation.DefaultSite
+	}
+	secret, info, err := s.svc.CreateTokenAs(c.Request().Context(), actorOf(c), req.Name, req.Role, req.Site)
 	if err != nil {
 		return err
 	}

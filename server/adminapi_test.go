@@ -21,7 +21,7 @@ func TestReplyAsTheSite(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"body"`) {
 		t.Fatalf("empty reply: %d %s", rec.Code, rec.Body)
 	}
-	if c, _ := e.svc.Comment(t.Context(), id); c.Status != moderation.StatusPending {
+	if c, _ := e.svc.Comment(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, id); c.Status != moderation.StatusPending {
 		t.Fatalf("a refused reply approved the comment")
 	}
 	e.clock.Advance(time.Minute) // the reply comes later, and sorts after the comment
@@ -34,7 +34,7 @@ func TestReplyAsTheSite(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Parent.Status != moderation.StatusApproved || !res.Reply.Site || res.Reply.Parent != id || res.Reply.Author != "mod" {
+	if res.Parent.Status != moderation.StatusApproved || !res.Reply.BySite || res.Reply.Parent != id || res.Reply.Author != "mod" {
 		t.Errorf("reply result: %+v", res)
 	}
 
@@ -52,7 +52,7 @@ func TestReplyAsTheSite(t *testing.T) {
 	if html := thread.Comments[1]["html"].(string); strings.Contains(html, "<script") || !strings.Contains(html, "<strong>quite</strong>") {
 		t.Errorf("reply HTML: %s", html)
 	}
-	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, 3, 0)
+	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, 3, 0)
 	if len(entries) < 2 || entries[0].Action != "reply" || entries[1].Action != "approve" || entries[1].Comment != id {
 		t.Errorf("audit: %+v", entries)
 	}
@@ -114,7 +114,7 @@ func TestQueueSearchFilterAndCounts(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("restore: %d %s", rec.Code, rec.Body)
 	}
-	if c, _ := e.svc.Comment(t.Context(), ada); c.Status != moderation.StatusPending {
+	if c, _ := e.svc.Comment(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, ada); c.Status != moderation.StatusPending {
 		t.Errorf("restored comment is %s", c.Status)
 	}
 	if rec := e.do(request{method: http.MethodGet, path: "/api/admin/comments?q=" + strings.Repeat("x", 201), cookie: cookie}); rec.Code != http.StatusBadRequest {

@@ -171,7 +171,7 @@ func TestCSRFAndCrossSiteRequests(t *testing.T) {
 			t.Errorf("%s: code %s, want %s", tc.name, errCode(t, rec), want)
 		}
 	}
-	if c, _ := e.svc.Comment(t.Context(), id); c.Status != moderation.StatusPending {
+	if c, _ := e.svc.Comment(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, moderation.DefaultSite, id); c.Status != moderation.StatusPending {
 		t.Fatalf("a refused request changed the comment: %s", c.Status)
 	}
 
@@ -184,7 +184,7 @@ func TestCSRFAndCrossSiteRequests(t *testing.T) {
 	}
 
 	// Scripts with a bearer token need no CSRF token.
-	secret, _, err := e.svc.CreateToken(t.Context(), "script", moderation.RoleModerator)
+	secret, _, err := e.svc.CreateToken(t.Context(), "script", moderation.RoleModerator, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestLogout(t *testing.T) {
 	if rec := e.do(request{method: http.MethodGet, path: "/admin", cookie: cookie}); rec.Code != http.StatusSeeOther {
 		t.Errorf("the old cookie still opens the page: %d", rec.Code)
 	}
-	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, 10, 0)
+	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, "", 10, 0)
 	if len(entries) < 2 || entries[0].Action != "logout" || entries[1].Action != "login" {
 		t.Errorf("audit: %+v", entries)
 	}
@@ -308,7 +308,7 @@ func TestOwnersManageTokensAndTeam(t *testing.T) {
 	if body := rec.Body.String(); strings.Contains(body, "password") || !strings.Contains(body, `"Bea Li"`) || strings.Contains(body, `"mod"`) {
 		t.Errorf("team: %s", body)
 	}
-	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, 50, 0)
+	entries, _ := e.svc.AuditLog(t.Context(), moderation.Actor{Role: moderation.RoleOwner}, "", 50, 0)
 	var actions []string
 	for _, en := range entries {
 		actions = append(actions, en.Action)

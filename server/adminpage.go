@@ -34,6 +34,7 @@ type page struct {
 	Me      moderation.Actor
 	CSRF    string
 	Counts  map[moderation.Status]int
+	Site    string // the site the page is about
 	Error   string
 	Scripts []string // page scripts under /admin/static/, after admin.js
 	Data    any
@@ -202,11 +203,15 @@ func (s *Server) bounce(c echo.Context) error {
 // counts per status.
 func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
 	actor := actorOf(c)
-	counts, err := s.svc.StatusCounts(c.Request().Context(), actor)
+	site, err := s.adminSite(c)
 	if err != nil {
 		return page{}, err
 	}
-	return page{Title: title, Nav: nav, Me: actor, CSRF: sessionOf(c).CSRF, Counts: counts}, nil
+	counts, err := s.svc.StatusCounts(c.Request().Context(), actor, site)
+	if err != nil {
+		return page{}, err
+	}
+	return page{Title: title, Nav: nav, Me: actor, CSRF: sessionOf(c).CSRF, Counts: counts, Site: site}, nil
 }
 
 // simplePage serves a page whose content its script loads.
@@ -248,7 +253,8 @@ func (s *Server) handleQueue(c echo.Context) error {
 		return err
 	}
 	view := queueView{Query: queryOf(c)}
-	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), view.Query)
+	view.Query.Site = p.Site
+	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), p.Me, view.Query)
 	var ve *moderation.ValidationError
 	if errors.As(err, &ve) {
 		p.Error = "The search is too long."
@@ -265,7 +271,10 @@ func (s *Server) handleQueue(c echo.Context) error {
 func (s *Server) handleQueueItems(c echo.Context) error {
 	view := queueView{Query: queryOf(c)}
 	var err error
-	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), view.Query)
+	if view.Query.Site, err = s.adminSite(c); err != nil {
+		return err
+	}
+	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), actorOf(c), view.Query)
 	if err != nil {
 		return err
 	}
@@ -286,7 +295,7 @@ func (s *Server) handleAuditPage(c echo.Context) error {
 		return err
 	}
 	before, _ := strconv.ParseUint(c.QueryParam("before"), 10, 64)
-	entries, err := s.svc.AuditLog(c.Request().Context(), p.Me, 100, before)
+	entries, err := s.svc.AuditLog(c.Request().Context(), p.Me, p.Site, 100, before)
 	if err != nil {
 		return err
 	}

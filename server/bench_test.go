@@ -124,7 +124,7 @@ func benchGet(b *testing.B, ps *perfServer, path string) {
 // cache invalidation of the post.
 func BenchmarkApprove(b *testing.B) {
 	ps := newPerfServer(b, Config{})
-	token, _, err := ps.svc.CreateToken(context.Background(), "bench", moderation.RoleModerator)
+	token, _, err := ps.svc.CreateToken(context.Background(), "bench", moderation.RoleModerator, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"parley/moderation"
+
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -20,7 +22,7 @@ func (s *Server) handleCeiling() echo.HandlerFunc {
 		if r, ok := captured.Load(post); ok {
 			return serveResponse(c, r.(*response))
 		}
-		body, err := s.encodeThread(c.Request().Context(), post)
+		body, err := s.encodeThread(c.Request().Context(), moderation.DefaultSite, post)
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func newEnv(t *testing.T, edit ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := svc.CreateToken(ctx, "tests", moderation.RoleModerator)
+	token, _, err := svc.CreateToken(ctx, "tests", moderation.RoleModerator, "")
 	if err != nil {
 		t.Fatal(err)
 	}

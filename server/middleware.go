@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net/http"
@@ -49,14 +50,18 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// cors lets the allowed blog origins call the public API, without credentials.
+// cors lets the pages of every site call the public API, without
+// credentials; an origin of no site gets no CORS answer.
 func (s *Server) cors() echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		AllowOriginFunc: func(o string) (bool, error) { return s.origins[o], nil },
-		AllowMethods:    []string{http.MethodGet, http.MethodPost},
-		AllowHeaders:    []string{echo.HeaderContentType, "If-None-Match"},
-		ExposeHeaders:   []string{"ETag", "Retry-After"},
-		MaxAge:          86400,
+		AllowOriginFunc: func(o string) (bool, error) {
+			_, ok, err := s.svc.SiteForOrigin(context.Background(), o)
+			return ok, err
+		},
+		AllowMethods:  []string{http.MethodGet, http.MethodPost},
+		AllowHeaders:  []string{echo.HeaderContentType, "If-None-Match"},
+		ExposeHeaders: []string{"ETag", "Retry-After"},
+		MaxAge:        86400,
 	})
 }
 
@@ -65,7 +70,7 @@ func (s *Server) cors() echo.MiddlewareFunc {
 func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		o := c.Request().Header.Get(echo.HeaderOrigin)
-		if c.Request().Method == http.MethodPost && o != "" && !s.origins[o] {
+		if c.Request().Method == http.MethodPost && o != "" && o != s.ownOrigin && !s.allowedOrigin(c, o) {
 			return moderation.Errorf(moderation.CodeForbidden, "This site is not allowed to post comments here.")
 		}
 		return next(c)

@@ -44,6 +44,7 @@ var renderedPageCSP = func() string {
 
 // threadView is a post's approved thread, as the templates show it.
 type threadView struct {
+	Site     string
 	Post     string
 	Count    int
 	Comments []*commentView
@@ -74,11 +75,15 @@ type pageView struct {
 // fragment with schema.org microdata, for blogs to include at build or
 // request time so that search engines see the comments.
 func (s *Server) handleThreadHTML(c echo.Context) error {
-	view, err := s.thread(c.Request().Context(), c.QueryParam("post"))
+	site, err := s.publicSite(c, c.QueryParam("site"))
 	if err != nil {
 		return err
 	}
-	view.WriteURL = s.pageURL(view.Post, "")
+	view, err := s.thread(c.Request().Context(), site, c.QueryParam("post"))
+	if err != nil {
+		return err
+	}
+	view.WriteURL = s.pageURL(site, view.Post, "")
 	var buf bytes.Buffer
 	if err := views.ExecuteTemplate(&buf, "thread", view); err != nil {
 		return err
@@ -89,13 +94,17 @@ func (s *Server) handleThreadHTML(c echo.Context) error {
 // handlePage serves GET /p?post=KEY[&parent=ID]: the approved comments and a
 // plain HTML form that posts to /api/comments and comes back confirmed.
 func (s *Server) handlePage(c echo.Context) error {
+	site, err := s.publicSite(c, c.QueryParam("site"))
+	if err != nil {
+		return err
+	}
 	post := c.QueryParam("post")
-	thread, err := s.thread(c.Request().Context(), post)
+	thread, err := s.thread(c.Request().Context(), site, post)
 	if err != nil {
 		return err
 	}
 	page := pageView{Thread: thread, Action: s.publicURL() + "/api/comments", CSS: pageStyle,
-		CancelURL: s.pageURL(post, ""), Token: s.formToken(post)}
+		CancelURL: s.pageURL(site, post, ""), Token: s.formToken(c.Request().Context(), site, post)}
 	if id := c.QueryParam("parent"); id != "" {
 		page.Parent = findComment(thread.Comments, id)
 		if page.Parent != nil && page.Parent.Deleted {
@@ -114,17 +123,17 @@ func (s *Server) handlePage(c echo.Context) error {
 
 // thread builds the tree of a post's approved comments, oldest first at
 // every level. A reply whose parent is not public hangs at the top.
-func (s *Server) thread(ctx context.Context, post string) (threadView, error) {
-	comments, err := s.svc.Thread(ctx, post)
+func (s *Server) thread(ctx context.Context, site, post string) (threadView, error) {
+	comments, err := s.svc.Thread(ctx, site, post)
 	if err != nil {
 		return threadView{}, err
 	}
-	view := threadView{Post: post}
+	view := threadView{Site: site, Post: post}
 	byID := make(map[string]*commentView, len(comments))
 	for _, pc := range comments {
 		cv := &commentView{Public: pc, Body: template.HTML(pc.HTML), // sanitized by moderation.Renderer
 			Date: pc.Created.Format("2 January 2006 at 15:04 MST"), Datetime: pc.Created.Format(time.RFC3339),
-			ReplyURL: s.pageURL(post, pc.ID)}
+			ReplyURL: s.pageURL(site, post, pc.ID)}
 		byID[pc.ID] = cv
 		if !pc.Deleted {
 			view.Count++
@@ -164,8 +173,11 @@ func (s *Server) publicURL() string { return strings.TrimSuffix(s.cfg.PublicURL,
 
 // pageURL is the absolute address of a post's no-JavaScript page, at its
 // form, replying to parent when given: fragments are included on other sites.
-func (s *Server) pageURL(post, parent string) string {
+func (s *Server) pageURL(site, post, parent string) string {
 	q := url.Values{"post": {post}}
+	if site != moderation.DefaultSite {
+		q.Set("site", site)
+	}
 	if parent != "" {
 		q.Set("parent", parent)
 	}
@@ -175,11 +187,11 @@ func (s *Server) pageURL(post, parent string) string {
 // formToken is a form token for the plain form, as the widget gets from
 // GET /api/form, or "" when the server hands out none. A proof of work, which
 // a page without JavaScript cannot solve, is left to the spam pipeline to weigh.
-func (s *Server) formToken(post string) string {
+func (s *Server) formToken(ctx context.Context, site, post string) string {
 	if s.cfg.Spam == nil {
 		return ""
 	}
-	form, err := s.cfg.Spam.Form(post)
+	form, err := s.cfg.Spam.Form(ctx, site, post)
 	if err != nil {
 		return ""
 	}

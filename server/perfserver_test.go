@@ -70,7 +70,7 @@ func (bs *perfServer) seed(b testing.TB, post string, n int, approved bool) []st
 					errs <- nil
 					return
 				}
-				c, err := bs.svc.Submit(ctx, moderation.Submission{Post: post, Author: fmt.Sprintf("Reader %d", i),
+				c, err := bs.svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: post, Author: fmt.Sprintf("Reader %d", i),
 					Email: "reader@example.com", Website: "https://example.com/", Body: benchBody},
 					moderation.Client{IP: "192.0.2.7", UserAgent: "bench"})
 				if err != nil {
@@ -88,7 +88,7 @@ func (bs *perfServer) seed(b testing.TB, post string, n int, approved bool) []st
 	}
 	if approved {
 		for i := 0; i < n; i += moderation.MaxBulk {
-			if _, err := bs.svc.Moderate(ctx, bs.owner, ids[i:min(i+moderation.MaxBulk, n)], moderation.ActionApprove); err != nil {
+			if _, err := bs.svc.Moderate(ctx, bs.owner, moderation.DefaultSite, ids[i:min(i+moderation.MaxBulk, n)], moderation.ActionApprove); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -25,17 +26,21 @@ type submitted struct {
 // handleSubmit takes a comment from the widget (JSON) or a plain form.
 // Whatever the spam checks decide, the answer is the same "pending".
 func (s *Server) handleSubmit(c echo.Context) error {
-	sub, isForm, err := readSubmission(c.Request())
+	sub, named, isForm, err := readSubmission(c.Request())
+	if err != nil {
+		return err
+	}
+	site, err := s.publicSite(c, cmp.Or(c.QueryParam("site"), named))
 	if err != nil {
 		return err
 	}
 	client := moderation.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
-	comment, err := s.svc.Submit(c.Request().Context(), sub, client)
+	comment, err := s.svc.Submit(c.Request().Context(), site, sub, client)
 	if err != nil {
 		return err
 	}
 	if isForm && wantsHTML(c.Request()) {
-		return c.Redirect(http.StatusSeeOther, s.backURL(c.Request(), sub.Post))
+		return c.Redirect(http.StatusSeeOther, s.backURL(c, site, sub.Post))
 	}
 	return c.JSON(http.StatusAccepted, submitted{
 		ID: comment.ID, Status: moderation.StatusPending, Message: "Your comment is awaiting moderation.",
@@ -43,20 +48,22 @@ func (s *Server) handleSubmit(c echo.Context) error {
 }
 
 // readSubmission decodes a JSON or form body, checking that every field is
-// valid UTF-8 as sent: decoders would silently replace bad bytes.
-func readSubmission(r *http.Request) (sub moderation.Submission, isForm bool, err error) {
+// valid UTF-8 as sent: decoders would silently replace bad bytes. site is
+// the site the body names, if any: a claim that publicSite checks against
+// the request's origin, never taken as it is.
+func readSubmission(r *http.Request) (sub moderation.Submission, site string, isForm bool, err error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
 	if mediaType != echo.MIMEApplicationJSON && mediaType != echo.MIMEApplicationForm {
-		return sub, false, echo.ErrUnsupportedMediaType
+		return sub, "", false, echo.ErrUnsupportedMediaType
 	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		return sub, false, err // the body limit's error, mapped to 413
+		return sub, "", false, err // the body limit's error, mapped to 413
 	}
 	if mediaType == echo.MIMEApplicationForm {
 		values, err := url.ParseQuery(string(raw))
 		if err != nil {
-			return sub, true, badRequest("The form could not be read.")
+			return sub, "", true, badRequest("The form could not be read.")
 		}
 		sub = moderation.Submission{
 			Post: values.Get("post"), Parent: values.Get("parent"), Author: values.Get("author"),
@@ -64,11 +71,11 @@ func readSubmission(r *http.Request) (sub moderation.Submission, isForm bool, er
 			Token: values.Get("token"), Honeypot: values.Get("nickname"), Nonce: values.Get("pow"),
 			NotifyPublished: checked(values.Get("notify_published")), NotifyReplies: checked(values.Get("notify_replies")),
 		}
-		return sub, true, nil
+		return sub, values.Get("site"), true, nil
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return sub, false, badRequest("The request body is not valid JSON.")
+		return sub, "", false, badRequest("The request body is not valid JSON.")
 	}
 	bad := map[string]string{}
 	for name, value := range fields {
@@ -77,12 +84,17 @@ func readSubmission(r *http.Request) (sub moderation.Submission, isForm bool, er
 		}
 	}
 	if len(bad) > 0 {
-		return sub, false, &moderation.ValidationError{Fields: bad}
+		return sub, "", false, &moderation.ValidationError{Fields: bad}
 	}
 	if err := json.Unmarshal(raw, &sub); err != nil {
-		return sub, false, badRequest("Every field must be a JSON string.")
+		return sub, "", false, badRequest("Every field must be a JSON string.")
 	}
-	return sub, false, nil
+	if v, ok := fields["site"]; ok {
+		if err := json.Unmarshal(v, &site); err != nil {
+			return sub, "", false, &moderation.ValidationError{Fields: map[string]string{"site": "must be a site id"}}
+		}
+	}
+	return sub, site, false, nil
 }
 
 // checked reads an HTML checkbox: present with any value but "false"/"0".
@@ -112,13 +124,19 @@ func splitAccept(h string) []string {
 }
 
 // backURL is where a plain form post returns to: the page it came from when
-// that page is on an allowed origin, else Parley's own page for the post.
-func (s *Server) backURL(r *http.Request, post string) string {
-	if ref, err := url.Parse(r.Referer()); err == nil && ref.IsAbs() && s.origins[origin(ref)] {
-		ref.Fragment = "parley-submitted"
-		return ref.String()
+// that page is on the site's origins, else Parley's own page for the post.
+func (s *Server) backURL(c echo.Context, site, post string) string {
+	if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.IsAbs() {
+		if owner, ok, _ := s.svc.SiteForOrigin(c.Request().Context(), origin(ref)); ok && owner == site {
+			ref.Fragment = "parley-submitted"
+			return ref.String()
+		}
 	}
-	return "/p?" + url.Values{"post": {post}}.Encode() + "#parley-submitted"
+	q := url.Values{"post": {post}}
+	if site != moderation.DefaultSite {
+		q.Set("site", site)
+	}
+	return "/p?" + q.Encode() + "#parley-submitted"
 }
 
 type thread struct {
@@ -133,9 +151,13 @@ func (s *Server) handleThread(c echo.Context) error {
 	if c.QueryParam("format") == "html" {
 		return s.handleThreadHTML(c)
 	}
+	site, err := s.publicSite(c, c.QueryParam("site"))
+	if err != nil {
+		return err
+	}
 	ctx, post := c.Request().Context(), c.QueryParam("post")
-	resp, err := s.cache.get(ctx, "thread\x00"+post, []string{post}, func() ([]byte, error) {
-		return s.encodeThread(ctx, post)
+	resp, err := s.cache.get(ctx, "thread\x00"+cacheKey(site, post), []string{cacheKey(site, post)}, func() ([]byte, error) {
+		return s.encodeThread(ctx, site, post)
 	})
 	if err != nil {
 		return err
@@ -144,8 +166,8 @@ func (s *Server) handleThread(c echo.Context) error {
 }
 
 // encodeThread is the JSON of a post's public thread.
-func (s *Server) encodeThread(ctx context.Context, post string) ([]byte, error) {
-	comments, err := s.svc.Thread(ctx, post)
+func (s *Server) encodeThread(ctx context.Context, site, post string) ([]byte, error) {
+	comments, err := s.svc.Thread(ctx, site, post)
 	if err != nil {
 		return nil, err
 	}
@@ -162,14 +184,22 @@ func (s *Server) encodeThread(ctx context.Context, post string) ([]byte, error) 
 // for the same posts on every view, so the answer is cached by the set of
 // posts asked for, in any order.
 func (s *Server) handleCounts(c echo.Context) error {
+	site, err := s.publicSite(c, c.QueryParam("site"))
+	if err != nil {
+		return err
+	}
 	posts := slices.Compact(slices.Sorted(slices.Values(c.QueryParams()["post"])))
 	key, err := json.Marshal(posts)
 	if err != nil {
 		return err
 	}
+	keys := make([]string, len(posts))
+	for i, p := range posts {
+		keys[i] = cacheKey(site, p)
+	}
 	ctx := c.Request().Context()
-	resp, err := s.cache.get(ctx, "counts\x00"+string(key), posts, func() ([]byte, error) {
-		counts, err := s.svc.Counts(ctx, posts)
+	resp, err := s.cache.get(ctx, "counts\x00"+site+"\x00"+string(key), keys, func() ([]byte, error) {
+		counts, err := s.svc.Counts(ctx, site, posts)
 		if err != nil {
 			return nil, err
 		}

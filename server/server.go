@@ -25,7 +25,7 @@ import (
 // Config is what the server needs to know about its place on the web.
 type Config struct {
 	PublicURL string   // where blogs load embed.js from, e.g. https://comments.example.com
-	Origins   []string // blog origins allowed to embed and post; the public URL's origin is always allowed
+	Origins   []string // the default site's origins when it has none yet (an upgrade); see moderation.Service.SeedDefaultOrigins
 	RateLimit int      // submissions per minute per client; 0 turns the limit off
 
 	TrustedProxies []*net.IPNet           // proxies whose X-Forwarded-For is believed; none: the peer is the client
@@ -43,12 +43,14 @@ type Config struct {
 
 // Server routes HTTP requests to the moderation service.
 type Server struct {
-	echo    *echo.Echo
-	svc     *moderation.Service
-	cfg     Config
-	log     *slog.Logger
-	origins map[string]bool
-	assets  *assets
+	echo *echo.Echo
+	svc  *moderation.Service
+	cfg  Config
+	log  *slog.Logger
+	// ownOrigin is the public URL's: Parley's own pages (the demo, /p)
+	// post from it for the site they name.
+	ownOrigin string
+	assets    *assets
 
 	// the admin page: sessions, their cookie and the parsed templates
 	sessions *moderation.Sessions
@@ -69,9 +71,9 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	if err != nil || pub.Scheme == "" || pub.Host == "" {
 		return nil, fmt.Errorf("public URL %q must be absolute, like https://comments.example.com", cfg.PublicURL)
 	}
-	s := &Server{echo: echo.New(), svc: svc, cfg: cfg, log: log, origins: map[string]bool{origin(pub): true}}
-	for _, o := range cfg.Origins {
-		s.origins[o] = true
+	s := &Server{echo: echo.New(), svc: svc, cfg: cfg, log: log, ownOrigin: origin(pub)}
+	if _, err := svc.SeedDefaultOrigins(context.Background(), cfg.Origins); err != nil {
+		return nil, fmt.Errorf("give the default site its origins: %w", err)
 	}
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -138,6 +140,7 @@ func (s *Server) routes() {
 	admin.GET("/export", s.handleExport)
 	admin.GET("/backup", s.handleBackup)
 	s.adminRoutes(admin) // the admin page and its own endpoints (adminpage.go)
+	s.siteRoutes(admin)  // sites and their teams (sitesapi.go)
 	// Import takes files far above the admin body limit, so it sits outside the group.
 	e.POST("/api/admin/import", s.handleImport, s.requireModerator)
 }

@@ -15,7 +15,11 @@ func (s *Server) handleForm(c echo.Context) error {
 	if s.cfg.Spam == nil {
 		return moderation.ErrNotFound
 	}
-	form, err := s.cfg.Spam.Form(c.QueryParam("post"))
+	site, err := s.publicSite(c, c.QueryParam("site"))
+	if err != nil {
+		return err
+	}
+	form, err := s.cfg.Spam.Form(c.Request().Context(), site, c.QueryParam("post"))
 	if err != nil {
 		return err
 	}
@@ -28,7 +32,11 @@ func (s *Server) handleBlocklist(c echo.Context) error {
 	if s.cfg.Spam == nil {
 		return moderation.ErrNotFound
 	}
-	b, err := s.cfg.Spam.Blocklist(c.Request().Context(), actorOf(c))
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	b, err := s.cfg.Spam.Blocklist(c.Request().Context(), actorOf(c), site)
 	if err != nil {
 		return err
 	}
@@ -41,11 +49,15 @@ func (s *Server) handleSetBlocklist(c echo.Context) error {
 	if s.cfg.Spam == nil {
 		return moderation.ErrNotFound
 	}
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
 	var b moderation.Blocklist
 	if err := bindJSON(c, &b); err != nil {
 		return err
 	}
-	saved, err := s.cfg.Spam.SetBlocklist(c.Request().Context(), actorOf(c), b)
+	saved, err := s.cfg.Spam.SetBlocklist(c.Request().Context(), actorOf(c), site, b)
 	if err != nil {
 		return err
 	}
@@ -66,7 +78,7 @@ func (s *Server) handleForget(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	n, err := s.svc.Forget(c.Request().Context(), actorOf(c), req.Email)
+	n, err := s.svc.Forget(c.Request().Context(), actorOf(c), c.QueryParam("site"), req.Email)
 	if err != nil {
 		return err
 	}

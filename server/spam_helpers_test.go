@@ -48,10 +48,10 @@ func newGuarded(t *testing.T, opts moderation.SpamOptions, cfg Config) *guarded 
 	if g.srv, err = New(cfg, g.svc, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	if g.owner, _, err = g.svc.CreateToken(ctx, "owner", moderation.RoleOwner); err != nil {
+	if g.owner, _, err = g.svc.CreateToken(ctx, "owner", moderation.RoleOwner, ""); err != nil {
 		t.Fatal(err)
 	}
-	if g.moderator, _, err = g.svc.CreateToken(ctx, "mod", moderation.RoleModerator); err != nil {
+	if g.moderator, _, err = g.svc.CreateToken(ctx, "mod", moderation.RoleModerator, ""); err != nil {
 		t.Fatal(err)
 	}
 	return g

@@ -179,7 +179,7 @@ func (rc *responseCache) listen(_ context.Context, e moderation.Event) {
 		if e.Kind == moderation.EventSubmitted && c.Status != moderation.StatusApproved && c.Status != moderation.StatusDeleted {
 			continue
 		}
-		rc.invalidate(c.Post)
+		rc.invalidate(cacheKey(c.Site, c.Post))
 	}
 }
 

@@ -108,7 +108,7 @@ func TestThreadCacheFollowsModeration(t *testing.T) {
 	ctx := context.Background()
 	ps := newPerfServer(t, Config{})
 	submit := func(parent string) string {
-		c, err := ps.svc.Submit(ctx, moderation.Submission{Post: "/p", Parent: parent, Author: "Ada",
+		c, err := ps.svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: "/p", Parent: parent, Author: "Ada",
 			Email: "ada@example.com", Body: "hello"}, moderation.Client{})
 		if err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestThreadCacheFollowsModeration(t *testing.T) {
 		return c.ID
 	}
 	act := func(a moderation.Action, id string) {
-		if _, err := ps.svc.Moderate(ctx, ps.owner, []string{id}, a); err != nil {
+		if _, err := ps.svc.Moderate(ctx, ps.owner, moderation.DefaultSite, []string{id}, a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestThreadCacheIsolatesPosts(t *testing.T) {
 	ps.getThread(t, "/two")
 	countsOf(t, ps, "/two")
 	builds := ps.srv.cache.builds.Load()
-	if _, err := ps.svc.Moderate(context.Background(), ps.owner, one, moderation.ActionApprove); err != nil {
+	if _, err := ps.svc.Moderate(context.Background(), ps.owner, moderation.DefaultSite, one, moderation.ActionApprove); err != nil {
 		t.Fatal(err)
 	}
 	ps.getThread(t, "/two")
@@ -208,7 +208,7 @@ func TestCountsCache(t *testing.T) {
 	if again.Header().Get("ETag") != first.Header().Get("ETag") || ps.srv.cache.builds.Load() != builds {
 		t.Errorf("the same posts in another order were not served from the cache")
 	}
-	if _, err := ps.svc.Moderate(context.Background(), ps.owner, pending[:2], moderation.ActionApprove); err != nil {
+	if _, err := ps.svc.Moderate(context.Background(), ps.owner, moderation.DefaultSite, pending[:2], moderation.ActionApprove); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = countsOf(t, ps, "/b", "/a", "/none")
@@ -254,7 +254,7 @@ func TestThreadCacheConcurrentReadsSeeEveryApproval(t *testing.T) {
 		})
 	}
 	for i, id := range ids {
-		if _, err := ps.svc.Moderate(ctx, ps.owner, []string{id}, moderation.ActionApprove); err != nil {
+		if _, err := ps.svc.Moderate(ctx, ps.owner, moderation.DefaultSite, []string{id}, moderation.ActionApprove); err != nil {
 			t.Error(err)
 			break
 		}

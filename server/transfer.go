@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -49,19 +50,31 @@ func (s *Server) handleExport(c echo.Context) error {
 			return err
 		}
 	}
-	site := c.QueryParam("site")
-	if u, err := url.Parse(site); site != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-		return &moderation.ValidationError{Fields: map[string]string{"site": "must be the blog's absolute address, like https://blog.example.com"}}
+	// site_url makes WXR links absolute; it was named site before sites
+	// existed, and an address there still means it.
+	siteURL := c.QueryParam("site_url")
+	if legacy := c.QueryParam("site"); !moderation.ValidSiteID(legacy) && strings.Contains(legacy, ":") {
+		siteURL = legacy
+		c.QueryParams().Del("site")
+	}
+	if u, err := url.Parse(siteURL); siteURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return &moderation.ValidationError{Fields: map[string]string{"site_url": "must be the blog's absolute address, like https://blog.example.com"}}
+	}
+	if q.Site, err = s.adminSite(c); err != nil {
+		return err
 	}
 	walk, err := s.svc.Export(c.Request().Context(), actorOf(c), q)
 	if err != nil {
 		return err
 	}
+	if origins, _ := s.svc.SiteOrigins(c.Request().Context(), q.Site); siteURL == "" && len(origins) > 0 {
+		siteURL = origins[0]
+	}
 	now := s.svc.Now()
 	s.extendDeadlines(c)
 	s.attachment(c, format.ContentType(), "parley-comments", now, format.Extension())
 	c.Response().WriteHeader(http.StatusOK)
-	if err := migrate.Export(c.Response(), format, migrate.EncodeOptions{Exported: now, SiteURL: site}, walk); err != nil {
+	if err := migrate.Export(c.Response(), format, migrate.EncodeOptions{Exported: now, SiteURL: siteURL}, walk); err != nil {
 		s.abort(c, "export", err)
 	}
 	return nil
@@ -93,7 +106,11 @@ func (s *Server) handleImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.Import(r.Context(), actorOf(c), string(format), dec, nil)
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Import(r.Context(), actorOf(c), site, string(format), dec, nil)
 	if err != nil {
 		return importError(err, limit, res)
 	}

@@ -62,7 +62,7 @@ func openTransferApp(t *testing.T, path string, clock func() time.Time, importLi
 
 func (a *transferApp) token(t *testing.T, name string, role moderation.Role) string {
 	t.Helper()
-	secret, _, err := a.svc.CreateToken(context.Background(), name, role)
+	secret, _, err := a.svc.CreateToken(context.Background(), name, role, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestRoundTripReproducesEveryComment(t *testing.T) {
 	src := newTransferApp(t, nil)
 	owner := moderation.Actor{Name: "alice", Role: moderation.RoleOwner}
 	submit := func(post, parent, body string) *moderation.Comment {
-		c, err := src.svc.Submit(ctx, moderation.Submission{Post: post, Parent: parent, Author: "Ünïcödé " + body[:3],
+		c, err := src.svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: post, Parent: parent, Author: "Ünïcödé " + body[:3],
 			Email: "a@example.com", Website: "https://example.com/~a", Body: body, NotifyReplies: true},
 			moderation.Client{IP: "192.0.2.1", UserAgent: "test"})
 		if err != nil {
@@ -188,7 +188,7 @@ func TestRoundTripReproducesEveryComment(t *testing.T) {
 		return c
 	}
 	moderate := func(c *moderation.Comment, action moderation.Action) {
-		if _, err := src.svc.ModerateOne(ctx, owner, c.ID, action); err != nil {
+		if _, err := src.svc.ModerateOne(ctx, owner, moderation.DefaultSite, c.ID, action); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -578,7 +578,7 @@ func TestExportFilters(t *testing.T) {
 	if csv := string(a.export(t, "format=csv&status=pending")); strings.Count(csv, "\n01JCZ") != 1 || !strings.Contains(csv, `"'=HYPERLINK(""http://evil.example"",""click"")"`) || !strings.Contains(csv, `"'+1 to that`) {
 		t.Errorf("csv must neutralize formulas:\n%s", csv)
 	}
-	for query, field := range map[string]string{"format=xml": "format", "status=hidden": "status", "since=yesterday": "since", "site=javascript:x": "site"} {
+	for query, field := range map[string]string{"format=xml": "format", "status=hidden": "status", "since=yesterday": "since", "site_url=javascript:x": "site_url", "site=javascript:x": "site_url"} {
 		rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.mod, nil)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"`+field+`"`) || rec.Header().Get("Content-Disposition") != "" {
 			t.Errorf("%s: %d %s", query, rec.Code, rec.Body)

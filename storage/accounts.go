@@ -13,8 +13,13 @@ import (
 	"parley/moderation"
 )
 
+// appendAudit appends e to its site's log, or to the instance's when e.Site
+// is "".
 func appendAudit(tx *bolt.Tx, e *moderation.AuditEntry) error {
-	audit := tx.Bucket(bucketAudit)
+	audit, err := auditBucket(tx, e.Site)
+	if err != nil {
+		return err
+	}
 	seq, err := audit.NextSequence()
 	if err != nil {
 		return err
@@ -24,10 +29,14 @@ func appendAudit(tx *bolt.Tx, e *moderation.AuditEntry) error {
 }
 
 // AuditLog implements moderation.Store.
-func (db *DB) AuditLog(_ context.Context, limit int, before uint64) ([]moderation.AuditEntry, error) {
+func (db *DB) AuditLog(_ context.Context, site string, limit int, before uint64) ([]moderation.AuditEntry, error) {
 	var out []moderation.AuditEntry
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketAudit).Cursor()
+		audit, err := auditBucket(tx, site)
+		if err != nil {
+			return err
+		}
+		cur := audit.Cursor()
 		var k, v []byte
 		if before == 0 {
 			k, v = cur.Last()
@@ -165,4 +174,15 @@ func (db *DB) Secret(_ context.Context, name string, size int) ([]byte, error) {
 		return meta.Put(key, secret)
 	})
 	return secret, err
+}
+
+func auditBucket(tx *bolt.Tx, siteID string) (*bolt.Bucket, error) {
+	if siteID == "" {
+		return tx.Bucket(bucketAudit), nil
+	}
+	site, err := siteOf(tx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	return site.Bucket(bucketAudit), nil
 }

@@ -60,10 +60,14 @@ func (db *DB) EditModerator(_ context.Context, name string,
 
 // StatusCounts implements moderation.AdminStore from the key counts of the
 // status indexes, without decoding a comment.
-func (db *DB) StatusCounts(_ context.Context) (map[moderation.Status]int, error) {
+func (db *DB) StatusCounts(_ context.Context, siteID string) (map[moderation.Status]int, error) {
 	out := make(map[moderation.Status]int, len(moderation.Statuses))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		status := tx.Bucket(bucketStatus)
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		status := site.Bucket(bucketStatus)
 		for _, s := range moderation.Statuses {
 			if b := status.Bucket([]byte(s)); b != nil {
 				out[s] = b.Stats().KeyN
@@ -78,7 +82,11 @@ func (db *DB) StatusCounts(_ context.Context) (map[moderation.Status]int, error)
 func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 	approve func(parent *moderation.Comment) (*moderation.AuditEntry, error), entry *moderation.AuditEntry) error {
 	return db.update(func(tx *bolt.Tx) error {
-		comments := tx.Bucket(bucketComments)
+		site, err := siteOf(tx, reply.Site)
+		if err != nil {
+			return err
+		}
+		comments := site.Bucket(bucketComments)
 		var old, parent moderation.Comment
 		if err := load(comments, []byte(reply.Parent), &old); err != nil {
 			return fmt.Errorf("comment %q: %w", reply.Parent, err)
@@ -90,7 +98,9 @@ func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 		if err != nil {
 			return err
 		}
+		entry.Site = reply.Site
 		if moved != nil {
+			moved.Site = reply.Site
 			if err := putComment(tx, &old, &parent); err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ func fillPending(b *testing.B, n int) *DB {
 	err = db.update(func(tx *bolt.Tx) error {
 		for i := range n {
 			at := start.Add(time.Duration(i) * time.Second)
-			c := &moderation.Comment{ID: moderation.NewID(at), Post: fmt.Sprintf("/post/%d", i%100),
+			c := &moderation.Comment{Site: moderation.DefaultSite, ID: moderation.NewID(at), Post: fmt.Sprintf("/post/%d", i%100),
 				Author: fmt.Sprintf("Reader %d", i), Email: fmt.Sprintf("reader%d@example.com", i),
 				Body: "A thoughtful comment about engines, of ordinary length for a blog.", HTML: "<p>A thoughtful comment</p>",
 				Status: moderation.StatusPending, Created: at, Updated: at}
@@ -44,7 +44,7 @@ func fillPending(b *testing.B, n int) *DB {
 func BenchmarkStatusCounts(b *testing.B) {
 	db := fillPending(b, 20_000)
 	for b.Loop() {
-		if _, err := db.StatusCounts(context.Background()); err != nil {
+		if _, err := db.StatusCounts(context.Background(), moderation.DefaultSite); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,9 +55,9 @@ func BenchmarkStatusCounts(b *testing.B) {
 func BenchmarkQueueSearch(b *testing.B) {
 	db := fillPending(b, 20_000)
 	for _, q := range []moderation.Query{
-		{Status: moderation.StatusPending, Limit: 50},
-		{Status: moderation.StatusPending, Limit: 50, Search: "reader1999"},
-		{Status: moderation.StatusPending, Limit: 50, Search: "no such text"},
+		{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 50},
+		{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 50, Search: "reader1999"},
+		{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 50, Search: "no such text"},
 	} {
 		b.Run(fmt.Sprintf("search=%q", q.Search), func(b *testing.B) {
 			for b.Loop() {

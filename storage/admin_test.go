@@ -18,7 +18,7 @@ func TestSearchSeesThroughJSONEscaping(t *testing.T) {
 	defer db.Close()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	c := &moderation.Comment{ID: moderation.NewID(now), Post: "/p", Author: "Zoë Ünal", Email: "zoe@example.com",
+	c := &moderation.Comment{Site: moderation.DefaultSite, ID: moderation.NewID(now), Post: "/p", Author: "Zoë Ünal", Email: "zoe@example.com",
 		Body: "Use <b>Bold</b> & \"Quotes\"\nand a tab\there", Status: moderation.StatusPending, Created: now, Updated: now, IPHash: "abc123"}
 	if err := db.CreateComment(ctx, c, nil); err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestSearchSeesThroughJSONEscaping(t *testing.T) {
 		"<b>bold</b>": true, `"quotes"`: true, "bold</b> &": true, "zoË ünal": true, "ZOE@EXAMPLE": true,
 		"quotes\"\nand": true, "tab\there": true, "abc123": true, "abc12": false, "bold quotes": false, "/p": false,
 	} {
-		got, _, err := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Limit: 10, Search: search})
+		got, _, err := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 10, Search: search})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func FuzzSearchFilter(f *testing.F) {
 	f.Add("x", "line\nbreak\u2028sep", "k\u2028s")
 	f.Add("İstanbul", "text", "i̇st")
 	f.Fuzz(func(t *testing.T, author, body, search string) {
-		raw, err := json.Marshal(&moderation.Comment{ID: "X", Author: author, Email: "e@example.com", Body: body})
+		raw, err := json.Marshal(&moderation.Comment{Site: moderation.DefaultSite, ID: "X", Author: author, Email: "e@example.com", Body: body})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func FuzzSearchFilter(f *testing.F) {
 		if err := json.Unmarshal(raw, &stored); err != nil {
 			t.Fatal(err)
 		}
-		if !(moderation.Query{Search: search}).Matches(&stored) {
+		if !(moderation.Query{Site: moderation.DefaultSite, Search: search}).Matches(&stored) {
 			return
 		}
 		if !searchFilter(search)(raw) {

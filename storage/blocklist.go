@@ -17,32 +17,43 @@ var (
 var keyBlocklist = []byte("list")
 
 // Blocklist implements moderation.BlocklistStore.
-func (db *DB) Blocklist(_ context.Context) (moderation.Blocklist, error) {
+func (db *DB) Blocklist(_ context.Context, siteID string) (moderation.Blocklist, error) {
 	var b moderation.Blocklist
-	err := db.bolt.View(func(tx *bolt.Tx) error { return loadBlocklist(tx, &b) })
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		return loadBlocklist(site, &b)
+	})
 	return b, err
 }
 
-func loadBlocklist(tx *bolt.Tx, b *moderation.Blocklist) error {
-	if err := load(tx.Bucket(bucketBlocklist), keyBlocklist, b); err != moderation.ErrNotFound {
+func loadBlocklist(site *bolt.Bucket, b *moderation.Blocklist) error {
+	if err := load(site.Bucket(bucketBlocklist), keyBlocklist, b); err != moderation.ErrNotFound {
 		return err
 	}
 	return nil
 }
 
 // UpdateBlocklist implements moderation.BlocklistStore.
-func (db *DB) UpdateBlocklist(_ context.Context, change func(*moderation.Blocklist) error, entry *moderation.AuditEntry) error {
+func (db *DB) UpdateBlocklist(_ context.Context, siteID string, change func(*moderation.Blocklist) error, entry *moderation.AuditEntry) error {
 	return db.update(func(tx *bolt.Tx) error {
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
 		var b moderation.Blocklist
-		if err := loadBlocklist(tx, &b); err != nil {
+		if err := loadBlocklist(site, &b); err != nil {
 			return err
 		}
 		if err := change(&b); err != nil {
 			return err
 		}
-		if err := save(tx.Bucket(bucketBlocklist), keyBlocklist, &b); err != nil {
+		if err := save(site.Bucket(bucketBlocklist), keyBlocklist, &b); err != nil {
 			return err
 		}
+		entry.Site = siteID
 		return appendAudit(tx, entry)
 	})
 }

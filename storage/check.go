@@ -37,8 +37,9 @@ func (e *CheckError) Error() string {
 	return b.String()
 }
 
-// Check verifies, in one read transaction, that every index agrees with the
-// comments bucket: each comment decodes under its own ID and sits in exactly
+// Check verifies, in one read transaction, that every site's indexes agree
+// with its comments bucket, and that the origins index names each site's
+// origins and nothing else: each comment decodes under its own ID and sits in exactly
 // the status bucket of its status; each approved comment is in its post's
 // thread and nothing else is; each post's count is the size of its thread;
 // every reply's parent exists and the replies index holds exactly the
@@ -57,14 +58,23 @@ func (db *DB) Check(_ context.Context) error {
 		for err := range tx.Check() {
 			problem("bbolt: %v", err)
 		}
-		comments, err := checkComments(tx, problem)
-		if err != nil {
-			return err
+		sites := tx.Bucket(bucketSites)
+		if sites == nil {
+			return errors.New("the sites bucket is missing")
 		}
-		checkStatusIndex(tx, comments, problem)
-		checkThreads(tx, comments, problem)
-		checkReplies(tx, comments, problem)
-		return nil
+		checkOrigins(tx, problem)
+		return sites.ForEachBucket(func(id []byte) error {
+			site := sites.Bucket(id)
+			problem := func(format string, args ...any) { problem("site %s: "+format, append([]any{id}, args...)...) }
+			comments, err := checkComments(site, problem)
+			if err != nil {
+				return fmt.Errorf("site %s: %w", id, err)
+			}
+			checkStatusIndex(site, comments, problem)
+			checkThreads(site, comments, problem)
+			checkReplies(site, comments, problem)
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -97,8 +107,8 @@ type checked struct {
 	status       moderation.Status
 }
 
-func checkComments(tx *bolt.Tx, problem func(string, ...any)) (map[string]checked, error) {
-	b := tx.Bucket(bucketComments)
+func checkComments(site *bolt.Bucket, problem func(string, ...any)) (map[string]checked, error) {
+	b := site.Bucket(bucketComments)
 	if b == nil {
 		return nil, errors.New("the comments bucket is missing")
 	}
@@ -123,8 +133,8 @@ func checkComments(tx *bolt.Tx, problem func(string, ...any)) (map[string]checke
 
 // checkStatusIndex: every listed comment is in the bucket of its status,
 // under its post, and in no other.
-func checkStatusIndex(tx *bolt.Tx, comments map[string]checked, problem func(string, ...any)) {
-	status := tx.Bucket(bucketStatus)
+func checkStatusIndex(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
+	status := site.Bucket(bucketStatus)
 	listed := make(map[string]moderation.Status, len(comments))
 	for _, s := range moderation.Statuses {
 		b := status.Bucket([]byte(s))
@@ -159,7 +169,7 @@ func checkStatusIndex(tx *bolt.Tx, comments map[string]checked, problem func(str
 
 // checkThreads: each post's thread holds exactly its approved comments, and
 // its count is their number (no count is kept for an empty thread).
-func checkThreads(tx *bolt.Tx, comments map[string]checked, problem func(string, ...any)) {
+func checkThreads(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
 	approved := map[string]int{}
 	for _, c := range comments {
 		if c.status == moderation.StatusApproved {
@@ -167,9 +177,9 @@ func checkThreads(tx *bolt.Tx, comments map[string]checked, problem func(string,
 		}
 	}
 	inThreads := map[string]int{}
-	_ = tx.Bucket(bucketThread).ForEachBucket(func(post []byte) error {
+	_ = site.Bucket(bucketThread).ForEachBucket(func(post []byte) error {
 		p := string(post)
-		return tx.Bucket(bucketThread).Bucket(post).ForEach(func(k, _ []byte) error {
+		return site.Bucket(bucketThread).Bucket(post).ForEach(func(k, _ []byte) error {
 			c, ok := comments[string(k)]
 			switch {
 			case !ok:
@@ -190,7 +200,7 @@ func checkThreads(tx *bolt.Tx, comments map[string]checked, problem func(string,
 		}
 	}
 	counted := map[string]bool{}
-	_ = tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+	_ = site.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
 		post := string(k)
 		counted[post] = true
 		if len(v) != 8 {
@@ -210,7 +220,7 @@ func checkThreads(tx *bolt.Tx, comments map[string]checked, problem func(string,
 // checkReplies: the replies index holds exactly parent+child for every
 // comment with a parent, and every parent exists (a deleted parent stays as
 // a tombstone while it has replies).
-func checkReplies(tx *bolt.Tx, comments map[string]checked, problem func(string, ...any)) {
+func checkReplies(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
 	want := map[string]bool{}
 	for id, c := range comments {
 		if c.parent == "" {
@@ -221,7 +231,7 @@ func checkReplies(tx *bolt.Tx, comments map[string]checked, problem func(string,
 		}
 		want[string(replyKey(c.parent, id))] = true
 	}
-	_ = tx.Bucket(bucketReplies).ForEach(func(k, _ []byte) error {
+	_ = site.Bucket(bucketReplies).ForEach(func(k, _ []byte) error {
 		if !want[string(k)] {
 			problem("the replies index has %q, which matches no reply", k)
 		}
@@ -230,5 +240,38 @@ func checkReplies(tx *bolt.Tx, comments map[string]checked, problem func(string,
 	})
 	for k := range want {
 		problem("the replies index lacks %q", k)
+	}
+}
+
+// checkOrigins: the origins index holds exactly every site's origins, each
+// for its own site.
+func checkOrigins(tx *bolt.Tx, problem func(string, ...any)) {
+	want := map[string]string{}
+	_ = tx.Bucket(bucketSiteInfo).ForEach(func(k, v []byte) error {
+		var s moderation.Site
+		if err := json.Unmarshal(v, &s); err != nil {
+			problem("site %q does not decode: %v", k, err)
+			return nil
+		}
+		if tx.Bucket(bucketSites).Bucket(k) == nil {
+			problem("site %s has no buckets", k)
+		}
+		for _, o := range s.Origins {
+			if other, dup := want[o]; dup {
+				problem("origin %s belongs to both %s and %s", o, other, k)
+			}
+			want[o] = string(k)
+		}
+		return nil
+	})
+	_ = tx.Bucket(bucketOrigins).ForEach(func(k, v []byte) error {
+		if want[string(k)] != string(v) {
+			problem("the origins index gives %s to %q, the sites say %q", k, v, want[string(k)])
+		}
+		delete(want, string(k))
+		return nil
+	})
+	for o, id := range want {
+		problem("the origins index lacks %s of site %s", o, id)
 	}
 }

@@ -29,7 +29,7 @@ func checkFixture(t *testing.T) (*DB, map[string]string) {
 	}
 	owner := moderation.Actor{Name: "owner", Role: moderation.RoleOwner}
 	submit := func(post, parent string) string {
-		c, err := svc.Submit(ctx, moderation.Submission{Post: post, Parent: parent, Author: "Ada",
+		c, err := svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: post, Parent: parent, Author: "Ada",
 			Email: "ada@example.com", Body: "Hello from " + post}, moderation.Client{IP: "192.0.2.1"})
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +37,7 @@ func checkFixture(t *testing.T) (*DB, map[string]string) {
 		return c.ID
 	}
 	moderate := func(id string, a moderation.Action) {
-		if _, err := svc.Moderate(ctx, owner, []string{id}, a); err != nil {
+		if _, err := svc.Moderate(ctx, owner, moderation.DefaultSite, []string{id}, a); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,34 +73,37 @@ func TestCheckFindsEachInconsistency(t *testing.T) {
 		want    string
 	}{
 		{"comment missing from its status", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketStatus).Bucket([]byte("pending")).Delete([]byte(ids["pending"]))
+			return defaultSite(tx).Bucket(bucketStatus).Bucket([]byte("pending")).Delete([]byte(ids["pending"]))
 		}, "missing from the status index"},
 		{"comment in two statuses", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketStatus).Bucket([]byte("spam")).Put([]byte(ids["pending"]), []byte("/c"))
+			return defaultSite(tx).Bucket(bucketStatus).Bucket([]byte("spam")).Put([]byte(ids["pending"]), []byte("/c"))
 		}, "is listed under both"},
 		{"status lists a missing comment", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketComments).Delete([]byte(ids["rejected"]))
+			return defaultSite(tx).Bucket(bucketComments).Delete([]byte(ids["rejected"]))
 		}, "which does not exist"},
 		{"approved comment missing from its thread", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketThread).Bucket([]byte("/b")).Delete([]byte(ids["approved"]))
+			return defaultSite(tx).Bucket(bucketThread).Bucket([]byte("/b")).Delete([]byte(ids["approved"]))
 		}, "approved comments but its thread lists"},
 		{"thread lists an unapproved comment", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketThread).Bucket([]byte("/b")).Put([]byte(ids["rejected"]), nil)
+			return defaultSite(tx).Bucket(bucketThread).Bucket([]byte("/b")).Put([]byte(ids["rejected"]), nil)
 		}, "which is rejected"},
 		{"wrong count", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketCounts).Put([]byte("/b"), u64(2))
+			return defaultSite(tx).Bucket(bucketCounts).Put([]byte("/b"), u64(2))
 		}, `count of post "/b" is 2`},
 		{"missing count", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketCounts).Delete([]byte("/a"))
+			return defaultSite(tx).Bucket(bucketCounts).Delete([]byte("/a"))
 		}, "and no count"},
 		{"missing reply link", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketReplies).Delete(replyKey(ids["parent"], ids["reply"]))
+			return defaultSite(tx).Bucket(bucketReplies).Delete(replyKey(ids["parent"], ids["reply"]))
 		}, "the replies index lacks"},
 		{"stray reply link", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketReplies).Put(replyKey(ids["approved"], ids["pending"]), nil)
+			return defaultSite(tx).Bucket(bucketReplies).Put(replyKey(ids["approved"], ids["pending"]), nil)
 		}, "matches no reply"},
+		{"origin of no site", func(tx *bolt.Tx, ids map[string]string) error {
+			return tx.Bucket(bucketOrigins).Put([]byte("https://stray.example"), []byte("default"))
+		}, "the origins index gives https://stray.example"},
 		{"undecodable comment", func(tx *bolt.Tx, ids map[string]string) error {
-			return tx.Bucket(bucketComments).Put([]byte(ids["pending"]), []byte("{torn"))
+			return defaultSite(tx).Bucket(bucketComments).Put([]byte(ids["pending"]), []byte("{torn"))
 		}, "does not decode"},
 	}
 	for _, tt := range tests {
@@ -119,4 +122,8 @@ func TestCheckFindsEachInconsistency(t *testing.T) {
 			}
 		})
 	}
+}
+
+func defaultSite(tx *bolt.Tx) *bolt.Bucket {
+	return tx.Bucket(bucketSites).Bucket([]byte(moderation.DefaultSite))
 }

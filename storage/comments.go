@@ -24,7 +24,11 @@ func (db *DB) CreateComment(_ context.Context, c *moderation.Comment, attach fun
 // insertComment is CreateComment's transaction, from c.Parent = parentID on.
 func insertComment(tx *bolt.Tx, c *moderation.Comment, parentID string, attach func(parent *moderation.Comment) error) error {
 	c.Parent = parentID
-	comments := tx.Bucket(bucketComments)
+	site, err := siteOf(tx, c.Site)
+	if err != nil {
+		return err
+	}
+	comments := site.Bucket(bucketComments)
 	if comments.Get([]byte(c.ID)) != nil {
 		return fmt.Errorf("create comment %s: %w", c.ID, moderation.ErrConflict)
 	}
@@ -45,32 +49,36 @@ func insertComment(tx *bolt.Tx, c *moderation.Comment, parentID string, attach f
 // before, or nil for a new comment.
 func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 	id := []byte(c.ID)
+	site, err := siteOf(tx, c.Site)
+	if err != nil {
+		return err
+	}
 	if old == nil && c.Parent != "" {
-		if err := tx.Bucket(bucketReplies).Put(replyKey(c.Parent, c.ID), nil); err != nil {
+		if err := site.Bucket(bucketReplies).Put(replyKey(c.Parent, c.ID), nil); err != nil {
 			return err
 		}
 	}
 	if old != nil && old.Status != c.Status {
-		if err := unindex(tx, old); err != nil {
+		if err := unindex(tx, site, old); err != nil {
 			return err
 		}
 	}
 	if old == nil || old.Status != c.Status {
-		if err := index(tx, c); err != nil {
+		if err := index(tx, site, c); err != nil {
 			return err
 		}
 	}
-	comments := tx.Bucket(bucketComments)
+	comments := site.Bucket(bucketComments)
 	comments.FillPercent = appendFill
 	return save(comments, id, c)
 }
 
-// index adds c to the indexes of its status.
-func index(tx *bolt.Tx, c *moderation.Comment) error {
+// index adds c to the indexes of its status on its site.
+func index(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
 	if err := noteEntered(tx, c); err != nil {
 		return err
 	}
-	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
+	if s := site.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		s.FillPercent = appendFill
 		if err := s.Put([]byte(c.ID), []byte(c.Post)); err != nil {
 			return err
@@ -79,7 +87,7 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 	if c.Status != moderation.StatusApproved {
 		return nil
 	}
-	thread, err := tx.Bucket(bucketThread).CreateBucketIfNotExists([]byte(c.Post))
+	thread, err := site.Bucket(bucketThread).CreateBucketIfNotExists([]byte(c.Post))
 	if err != nil {
 		return err
 	}
@@ -87,15 +95,15 @@ func index(tx *bolt.Tx, c *moderation.Comment) error {
 	if err := thread.Put([]byte(c.ID), nil); err != nil {
 		return err
 	}
-	return addCount(tx, c.Post, +1)
+	return addCount(site, c.Post, +1)
 }
 
-// unindex removes c from the indexes of its status.
-func unindex(tx *bolt.Tx, c *moderation.Comment) error {
+// unindex removes c from the indexes of its status on its site.
+func unindex(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
 	if err := noteLeft(tx, c); err != nil {
 		return err
 	}
-	if s := tx.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
+	if s := site.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		if err := s.Delete([]byte(c.ID)); err != nil {
 			return err
 		}
@@ -103,16 +111,16 @@ func unindex(tx *bolt.Tx, c *moderation.Comment) error {
 	if c.Status != moderation.StatusApproved {
 		return nil
 	}
-	if thread := tx.Bucket(bucketThread).Bucket([]byte(c.Post)); thread != nil {
+	if thread := site.Bucket(bucketThread).Bucket([]byte(c.Post)); thread != nil {
 		if err := thread.Delete([]byte(c.ID)); err != nil {
 			return err
 		}
 	}
-	return addCount(tx, c.Post, -1)
+	return addCount(site, c.Post, -1)
 }
 
-func addCount(tx *bolt.Tx, post string, delta int64) error {
-	counts := tx.Bucket(bucketCounts)
+func addCount(site *bolt.Bucket, post string, delta int64) error {
+	counts := site.Bucket(bucketCounts)
 	var n int64
 	if v := counts.Get([]byte(post)); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
@@ -127,9 +135,15 @@ func addCount(tx *bolt.Tx, post string, delta int64) error {
 func replyKey(parent, child string) []byte { return append([]byte(parent), child...) }
 
 // Comment implements moderation.Store.
-func (db *DB) Comment(_ context.Context, id string) (*moderation.Comment, error) {
+func (db *DB) Comment(_ context.Context, siteID, id string) (*moderation.Comment, error) {
 	var c moderation.Comment
-	err := db.bolt.View(func(tx *bolt.Tx) error { return load(tx.Bucket(bucketComments), []byte(id), &c) })
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		return load(site.Bucket(bucketComments), []byte(id), &c)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("comment %q: %w", id, err)
 	}
@@ -137,16 +151,20 @@ func (db *DB) Comment(_ context.Context, id string) (*moderation.Comment, error)
 }
 
 // Thread implements moderation.Store.
-func (db *DB) Thread(_ context.Context, post string) ([]*moderation.Comment, error) {
+func (db *DB) Thread(_ context.Context, siteID, post string) ([]*moderation.Comment, error) {
 	var out []*moderation.Comment
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		thread := tx.Bucket(bucketThread).Bucket([]byte(post))
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		thread := site.Bucket(bucketThread).Bucket([]byte(post))
 		if thread == nil {
 			return nil
 		}
-		comments := tx.Bucket(bucketComments)
+		comments := site.Bucket(bucketComments)
 		have := make(map[string]bool, thread.Stats().KeyN)
-		err := thread.ForEach(func(k, _ []byte) error {
+		err = thread.ForEach(func(k, _ []byte) error {
 			c, err := loadPublic(comments, k)
 			if err != nil {
 				return fmt.Errorf("thread comment %s: %w", k, err)
@@ -186,10 +204,14 @@ func cmpString(a, b string) int {
 }
 
 // ApprovedCounts implements moderation.Store.
-func (db *DB) ApprovedCounts(_ context.Context, posts []string) (map[string]int, error) {
+func (db *DB) ApprovedCounts(_ context.Context, siteID string, posts []string) (map[string]int, error) {
 	out := make(map[string]int, len(posts))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		counts := tx.Bucket(bucketCounts)
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		counts := site.Bucket(bucketCounts)
 		for _, p := range posts {
 			out[p] = 0
 			if v := counts.Get([]byte(p)); len(v) == 8 {
@@ -206,11 +228,15 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 	var out []*moderation.Comment
 	var next string
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		status := tx.Bucket(bucketStatus).Bucket([]byte(q.Status))
+		site, err := siteOf(tx, q.Site)
+		if err != nil {
+			return err
+		}
+		status := site.Bucket(bucketStatus).Bucket([]byte(q.Status))
 		if status == nil {
 			return nil
 		}
-		comments := tx.Bucket(bucketComments)
+		comments := site.Bucket(bucketComments)
 		mayMatch := searchFilter(q.Search)
 		cur := status.Cursor()
 		k, post := cur.First()
@@ -246,38 +272,46 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 }
 
 // UpdateComments implements moderation.Store.
-func (db *DB) UpdateComments(_ context.Context, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
+func (db *DB) UpdateComments(_ context.Context, siteID string, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
 	return db.update(func(tx *bolt.Tx) error {
-		return eachComment(tx, ids, change, func(old, c *moderation.Comment) error { return putComment(tx, old, c) })
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		return eachComment(tx, siteID, site, ids, change, func(old, c *moderation.Comment) error { return putComment(tx, old, c) })
 	})
 }
 
 // DeleteComments implements moderation.Store. A comment with replies stays as
 // the tombstone change made of it; any other is removed with its indexes.
-func (db *DB) DeleteComments(_ context.Context, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
+func (db *DB) DeleteComments(_ context.Context, siteID string, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
 	return db.update(func(tx *bolt.Tx) error {
-		return eachComment(tx, ids, change, func(old, c *moderation.Comment) error {
-			if hasReplies(tx, c.ID) {
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
+		return eachComment(tx, siteID, site, ids, change, func(old, c *moderation.Comment) error {
+			if hasReplies(site, c.ID) {
 				return putComment(tx, old, c)
 			}
-			if err := unindex(tx, old); err != nil {
+			if err := unindex(tx, site, old); err != nil {
 				return err
 			}
 			if c.Parent != "" {
-				if err := tx.Bucket(bucketReplies).Delete(replyKey(c.Parent, c.ID)); err != nil {
+				if err := site.Bucket(bucketReplies).Delete(replyKey(c.Parent, c.ID)); err != nil {
 					return err
 				}
 			}
-			return tx.Bucket(bucketComments).Delete([]byte(c.ID))
+			return site.Bucket(bucketComments).Delete([]byte(c.ID))
 		})
 	})
 }
 
 // eachComment loads every id, lets change decide, and writes what changed
 // with its audit entry. Any missing id fails the whole transaction.
-func eachComment(tx *bolt.Tx, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error),
+func eachComment(tx *bolt.Tx, siteID string, site *bolt.Bucket, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error),
 	write func(old, c *moderation.Comment) error) error {
-	comments := tx.Bucket(bucketComments)
+	comments := site.Bucket(bucketComments)
 	for _, id := range ids {
 		var old, c moderation.Comment
 		if err := load(comments, []byte(id), &old); err != nil {
@@ -296,6 +330,7 @@ func eachComment(tx *bolt.Tx, ids []string, change func(*moderation.Comment) (*m
 		if err := write(&old, &c); err != nil {
 			return err
 		}
+		entry.Site = siteID // the entry belongs to the comment's site, whatever the caller said
 		if err := appendAudit(tx, entry); err != nil {
 			return err
 		}
@@ -303,7 +338,7 @@ func eachComment(tx *bolt.Tx, ids []string, change func(*moderation.Comment) (*m
 	return nil
 }
 
-func hasReplies(tx *bolt.Tx, id string) bool {
-	k, _ := tx.Bucket(bucketReplies).Cursor().Seek([]byte(id))
+func hasReplies(site *bolt.Bucket, id string) bool {
+	k, _ := site.Bucket(bucketReplies).Cursor().Seek([]byte(id))
 	return k != nil && bytes.HasPrefix(k, []byte(id)) && len(k) > len(id)
 }

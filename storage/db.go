@@ -23,23 +23,34 @@ import (
 // DB is Parley's bbolt database. The buckets, created once at open:
 //
 //	meta        "schema" → uint64 schema version; "secret:NAME" → random bytes
-//	comments    comment ID → JSON moderation.Comment (tombstones included)
-//	status      one nested bucket per status (pending, approved, rejected,
-//	            spam): comment ID → post key. IDs sort by creation time, so a
-//	            cursor walks the queue oldest first and filters by post
-//	            without decoding comments.
-//	thread      one nested bucket per post key: ID → nil for each approved
-//	            comment of the post
-//	counts      post key → uint64 approved count
-//	replies     parent ID + child ID → nil, to find a comment's replies
-//	audit       uint64 sequence (NextSequence) → JSON moderation.AuditEntry
+//	siteinfo    site id → JSON moderation.Site (schema 6)
+//	origins     origin → the id of the site it belongs to: one site per
+//	            origin, by construction, written with the site
+//	sites       one nested bucket per site id, holding that site's
+//	            comments, status, thread, counts, replies, audit, blocklist
+//	            and imported buckets below: a site id is part of every key
+//	            (schema 6; before, these were top-level)
+//	  comments    comment ID → JSON moderation.Comment (tombstones included)
+//	  status      one nested bucket per status (pending, approved, rejected,
+//	              spam): comment ID → post key. IDs sort by creation time, so a
+//	              cursor walks the queue oldest first and filters by post
+//	              without decoding comments.
+//	  thread      one nested bucket per post key: ID → nil for each approved
+//	              comment of the post
+//	  counts      post key → uint64 approved count
+//	  replies     parent ID + child ID → nil, to find a comment's replies
+//	  audit       uint64 sequence (NextSequence) → JSON moderation.AuditEntry
+//	  blocklist   "list" → JSON moderation.Blocklist
+//	  imported    16-byte key of an imported comment (SHA-256 of its source
+//	              system, site and id there) → its Parley ID, so that importing
+//	              a file again skips what it created, even if deleted since
+//	audit       the instance's own audit log (sites, people, tokens), as above
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
 //	tokenids    token ID → secret hash, to revoke by ID
 //	claims      claim key → uint64 Unix nanoseconds it is held until: spent
 //	            form tokens and recent comment bodies (moderation.Claim),
 //	            keyed by HMACs, never raw data; expired ones are purged
-//	blocklist   "list" → JSON moderation.Blocklist
 //	changes     uint64 sequence → JSON moderation.Transition: every move of a
 //	            comment into a status, written in the move's own transaction,
 //	            until the notify worker plans its deliveries
@@ -50,9 +61,6 @@ import (
 //	links       nonce → uint64 Unix expiry, for each used single-use link
 //	sessions    session ID (SHA-256 of the cookie's secret, hex) → JSON
 //	            moderation.Session (schema 4)
-//	imported    16-byte key of an imported comment (SHA-256 of its source
-//	            system, site and id there) → its Parley ID, so that importing
-//	            a file again skips what it created, even if deleted since
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -75,6 +83,9 @@ var (
 	bucketBlocklist  = []byte("blocklist")
 	bucketSessions   = []byte("sessions")
 	bucketImported   = []byte("imported")
+	bucketSites      = []byte("sites")
+	bucketSiteInfo   = []byte("siteinfo")
+	bucketOrigins    = []byte("origins")
 	keySchema        = []byte("schema")
 )
 
@@ -113,6 +124,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketImported)
 		return err
 	},
+	migrateSites, // 6: sites, everything of one blog in the default site (storage/sites.go)
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

@@ -22,10 +22,14 @@ const checkEvery = 1024
 // holds at most byPostGroup comment IDs.
 func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		if q.ByPost {
-			return exportByPost(ctx, tx, q, fn)
+		site, err := siteOf(tx, q.Site)
+		if err != nil {
+			return err
 		}
-		return selected(ctx, tx, q, func(k, v []byte) error {
+		if q.ByPost {
+			return exportByPost(ctx, site, q, fn)
+		}
+		return selected(ctx, site, q, func(k, v []byte) error {
 			var c moderation.Comment
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("export comment %s: %w", k, err)
@@ -40,7 +44,11 @@ func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn f
 // encoded again: a full export costs little more than reading the file.
 func (db *DB) ExportJSON(ctx context.Context, q moderation.ExportQuery, fn func(raw []byte) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		return selected(ctx, tx, q, func(_, v []byte) error { return fn(v) })
+		site, err := siteOf(tx, q.Site)
+		if err != nil {
+			return err
+		}
+		return selected(ctx, site, q, func(_, v []byte) error { return fn(v) })
 	})
 }
 
@@ -48,10 +56,10 @@ func (db *DB) ExportJSON(ctx context.Context, q moderation.ExportQuery, fn func(
 // in ID order. A status filter walks that status's index, which also names
 // each comment's post; a comment is decoded (its head only) just when a
 // filter needs what no index says.
-func selected(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(k, v []byte) error) error {
-	comments := tx.Bucket(bucketComments)
+func selected(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(k, v []byte) error) error {
+	comments := site.Bucket(bucketComments)
 	cur, indexed := comments.Cursor(), false
-	if s := tx.Bucket(bucketStatus).Bucket([]byte(q.Status)); q.Status != "" && s != nil {
+	if s := site.Bucket(bucketStatus).Bucket([]byte(q.Status)); q.Status != "" && s != nil {
 		cur, indexed = s.Cursor(), true
 	}
 	decode := !q.Since.IsZero() || (!indexed && (q.Post != "" || q.Status != ""))
@@ -101,10 +109,10 @@ var byPostGroup = 1 << 18
 // at most byPostGroup comments (a larger post alone), each group with one
 // more pass that notes its comments' IDs before reading them in order.
 // A blog with fewer comments than a group is read in two passes.
-func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
+func exportByPost(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	var posts []string
 	counts := map[string]int{}
-	err := eachHead(ctx, tx, q, func(_ []byte, h *head) {
+	err := eachHead(ctx, site, q, func(_ []byte, h *head) {
 		if counts[h.Post] == 0 {
 			posts = append(posts, h.Post)
 		}
@@ -113,14 +121,14 @@ func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn
 	if err != nil {
 		return err
 	}
-	comments := tx.Bucket(bucketComments)
+	comments := site.Bucket(bucketComments)
 	for start := 0; start < len(posts); {
 		group, size, end := map[string][]string{}, 0, start
 		for ; end < len(posts) && (end == start || size+counts[posts[end]] <= byPostGroup); end++ {
 			group[posts[end]] = make([]string, 0, counts[posts[end]])
 			size += counts[posts[end]]
 		}
-		err := eachHead(ctx, tx, q, func(k []byte, h *head) {
+		err := eachHead(ctx, site, q, func(k []byte, h *head) {
 			if ids, ok := group[h.Post]; ok {
 				group[h.Post] = append(ids, string(k))
 			}
@@ -145,8 +153,8 @@ func exportByPost(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn
 }
 
 // eachHead calls fn with the key and head of each selected comment.
-func eachHead(ctx context.Context, tx *bolt.Tx, q moderation.ExportQuery, fn func(k []byte, h *head)) error {
-	return selected(ctx, tx, q, func(k, v []byte) error {
+func eachHead(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(k []byte, h *head)) error {
+	return selected(ctx, site, q, func(k, v []byte) error {
 		var h head
 		if err := json.Unmarshal(v, &h); err != nil {
 			return fmt.Errorf("export comment %s: %w", k, err)

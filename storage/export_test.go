@@ -34,7 +34,7 @@ func TestExportByPostInGroups(t *testing.T) {
 		}
 		return ids
 	}
-	for _, q := range []moderation.ExportQuery{{}, {Status: moderation.StatusApproved}} {
+	for _, q := range []moderation.ExportQuery{{Site: moderation.DefaultSite}, {Site: moderation.DefaultSite, Status: moderation.StatusApproved}} {
 		one, many := order(1<<18, q), order(4_000, q) // about 3,300 posts a group: four passes
 		if len(one) == 0 || !slices.Equal(one, many) {
 			t.Fatalf("%+v: %d comments in one group, %d in groups; orders differ", q, len(one), len(many))

@@ -12,10 +12,15 @@ import (
 // ImportComments implements moderation.TransferStore: the whole batch is one
 // write transaction, and every comment goes through putComment, so the
 // status, thread, count and reply indexes stay what a submission makes them.
-func (db *DB) ImportComments(_ context.Context, items []*moderation.ImportItem) error {
+func (db *DB) ImportComments(_ context.Context, siteID string, items []*moderation.ImportItem) error {
 	return db.update(func(tx *bolt.Tx) error {
+		site, err := siteOf(tx, siteID)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
-			if err := importOne(tx, it); err != nil {
+			it.Comment.Site = siteID
+			if err := importOne(tx, site, it); err != nil {
 				return fmt.Errorf("import comment %s: %w", it.Comment.ID, err)
 			}
 		}
@@ -23,8 +28,8 @@ func (db *DB) ImportComments(_ context.Context, items []*moderation.ImportItem) 
 	})
 }
 
-func importOne(tx *bolt.Tx, it *moderation.ImportItem) error {
-	comments, imported := tx.Bucket(bucketComments), tx.Bucket(bucketImported)
+func importOne(tx *bolt.Tx, site *bolt.Bucket, it *moderation.ImportItem) error {
+	comments, imported := site.Bucket(bucketComments), site.Bucket(bucketImported)
 	c := it.Comment
 	if imported.Get(it.Key) != nil || comments.Get([]byte(c.ID)) != nil {
 		it.Outcome = moderation.ImportDuplicate

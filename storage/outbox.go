@@ -51,7 +51,7 @@ func noteEntered(tx *bolt.Tx, c *moderation.Comment) error {
 	if err != nil {
 		return err
 	}
-	if err := save(changes, u64(seq), moderation.Transition{Seq: seq, Comment: c.ID, To: c.Status, At: c.Updated}); err != nil {
+	if err := save(changes, u64(seq), moderation.Transition{Seq: seq, Site: c.Site, Comment: c.ID, To: c.Status, At: c.Updated}); err != nil {
 		return err
 	}
 	if c.Status == moderation.StatusApproved {

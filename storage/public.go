@@ -16,6 +16,7 @@ import (
 // is not in the server's cache.
 type publicFields struct {
 	ID      string            `json:"id"`
+	Site    string            `json:"site"`
 	Post    string            `json:"post"`
 	Parent  string            `json:"parent"`
 	Depth   int               `json:"depth"`
@@ -23,7 +24,7 @@ type publicFields struct {
 	Website string            `json:"website"`
 	HTML    string            `json:"html"`
 	Status  moderation.Status `json:"status"`
-	Site    bool              `json:"site"`
+	BySite  bool              `json:"by_site"`
 	Created time.Time         `json:"created"`
 }
 
@@ -34,6 +35,6 @@ func loadPublic(comments *bolt.Bucket, id []byte) (*moderation.Comment, error) {
 	if err := load(comments, id, &p); err != nil {
 		return nil, err
 	}
-	return &moderation.Comment{ID: p.ID, Post: p.Post, Parent: p.Parent, Depth: p.Depth, Author: p.Author,
-		Website: p.Website, HTML: p.HTML, Status: p.Status, Site: p.Site, Created: p.Created}, nil
+	return &moderation.Comment{ID: p.ID, Site: p.Site, Post: p.Post, Parent: p.Parent, Depth: p.Depth, Author: p.Author,
+		Website: p.Website, HTML: p.HTML, Status: p.Status, BySite: p.BySite, Created: p.Created}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"parley/moderation"
 )
 
 // TestThreadHoldsOnlyPublicFields: the thread readers get is the same as
@@ -11,7 +13,7 @@ import (
 func TestThreadHoldsOnlyPublicFields(t *testing.T) {
 	ctx := context.Background()
 	db, ids := checkFixture(t)
-	thread, err := db.Thread(ctx, "/a")
+	thread, err := db.Thread(ctx, moderation.DefaultSite, "/a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +21,7 @@ func TestThreadHoldsOnlyPublicFields(t *testing.T) {
 		t.Fatalf("thread of /a = %v, want the tombstone and its reply", thread)
 	}
 	for _, c := range thread {
-		full, err := db.Comment(ctx, c.ID)
+		full, err := db.Comment(ctx, moderation.DefaultSite, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +35,7 @@ func TestThreadHoldsOnlyPublicFields(t *testing.T) {
 			t.Errorf("%s: the thread holds private fields: %+v", c.ID, c)
 		}
 	}
-	if full, _ := db.Comment(ctx, ids["reply"]); full.Email == "" || full.IPHash == "" {
+	if full, _ := db.Comment(ctx, moderation.DefaultSite, ids["reply"]); full.Email == "" || full.IPHash == "" {
 		t.Fatalf("the fixture's reply has no email or IP hash to leave out: %+v", full)
 	}
 }

@@ -24,7 +24,7 @@ func openTemp(t *testing.T) (*DB, string) {
 }
 
 func newComment(post string, at time.Time) *moderation.Comment {
-	return &moderation.Comment{ID: moderation.NewID(at), Post: post, Author: "Ada", Email: "ada@example.com",
+	return &moderation.Comment{Site: moderation.DefaultSite, ID: moderation.NewID(at), Post: post, Author: "Ada", Email: "ada@example.com",
 		Body: "hi", HTML: "<p>hi</p>", Status: moderation.StatusPending, Created: at, Updated: at}
 }
 
@@ -32,7 +32,7 @@ func noParent(*moderation.Comment) error { return nil }
 
 func setStatus(t *testing.T, db *DB, id string, s moderation.Status) {
 	t.Helper()
-	err := db.UpdateComments(context.Background(), []string{id}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+	err := db.UpdateComments(context.Background(), moderation.DefaultSite, []string{id}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
 		c.Status = s
 		return &moderation.AuditEntry{Action: string(s), Comment: id}, nil
 	})
@@ -54,28 +54,28 @@ func TestIndexesFollowStatus(t *testing.T) {
 	if err := db.CreateComment(ctx, a, noParent); !errors.Is(err, moderation.ErrConflict) {
 		t.Fatalf("duplicate id: got %v, want ErrConflict", err)
 	}
-	pending, _, err := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Limit: 10})
+	pending, _, err := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 10})
 	if err != nil || len(pending) != 2 || pending[0].ID != a.ID {
 		t.Fatalf("pending = %v, %v; want a then b", pending, err)
 	}
-	thread, _ := db.Thread(ctx, "/p")
+	thread, _ := db.Thread(ctx, moderation.DefaultSite, "/p")
 	if len(thread) != 0 {
 		t.Fatalf("thread before approval has %d comments", len(thread))
 	}
 
 	setStatus(t, db, a.ID, moderation.StatusApproved)
-	thread, _ = db.Thread(ctx, "/p")
-	counts, _ := db.ApprovedCounts(ctx, []string{"/p", "/other"})
+	thread, _ = db.Thread(ctx, moderation.DefaultSite, "/p")
+	counts, _ := db.ApprovedCounts(ctx, moderation.DefaultSite, []string{"/p", "/other"})
 	if len(thread) != 1 || thread[0].ID != a.ID || counts["/p"] != 1 || counts["/other"] != 0 {
 		t.Fatalf("after approve: thread %v counts %v", thread, counts)
 	}
 	setStatus(t, db, a.ID, moderation.StatusSpam)
-	counts, _ = db.ApprovedCounts(ctx, []string{"/p"})
-	spam, _, _ := db.Comments(ctx, moderation.Query{Status: moderation.StatusSpam, Limit: 10})
+	counts, _ = db.ApprovedCounts(ctx, moderation.DefaultSite, []string{"/p"})
+	spam, _, _ := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusSpam, Limit: 10})
 	if counts["/p"] != 0 || len(spam) != 1 {
 		t.Fatalf("after spam: counts %v spam %d", counts, len(spam))
 	}
-	audit, _ := db.AuditLog(ctx, 10, 0)
+	audit, _ := db.AuditLog(ctx, moderation.DefaultSite, 10, 0)
 	if len(audit) != 2 || audit[0].Action != "spam" || audit[0].Seq != 2 {
 		t.Fatalf("audit = %+v", audit)
 	}
@@ -88,14 +88,14 @@ func TestUpdateIsAllOrNothing(t *testing.T) {
 	if err := db.CreateComment(ctx, c, noParent); err != nil {
 		t.Fatal(err)
 	}
-	err := db.UpdateComments(ctx, []string{c.ID, "missing"}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+	err := db.UpdateComments(ctx, moderation.DefaultSite, []string{c.ID, "missing"}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
 		c.Status = moderation.StatusApproved
 		return &moderation.AuditEntry{}, nil
 	})
 	if !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
-	got, _ := db.Comment(ctx, c.ID)
+	got, _ := db.Comment(ctx, moderation.DefaultSite, c.ID)
 	if got.Status != moderation.StatusPending {
 		t.Fatalf("status = %s: a failed bulk update wrote", got.Status)
 	}
@@ -126,17 +126,17 @@ func TestDeleteKeepsTombstoneForReplies(t *testing.T) {
 		c.Status, c.Author, c.Email, c.Body, c.HTML = moderation.StatusDeleted, "", "", "", ""
 		return &moderation.AuditEntry{Action: "delete"}, nil
 	}
-	if err := db.DeleteComments(ctx, []string{parent.ID, lone.ID}, tombstone); err != nil {
+	if err := db.DeleteComments(ctx, moderation.DefaultSite, []string{parent.ID, lone.ID}, tombstone); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Comment(ctx, lone.ID); !errors.Is(err, moderation.ErrNotFound) {
+	if _, err := db.Comment(ctx, moderation.DefaultSite, lone.ID); !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("a comment without replies should be gone, got %v", err)
 	}
-	thread, _ := db.Thread(ctx, "/p")
+	thread, _ := db.Thread(ctx, moderation.DefaultSite, "/p")
 	if len(thread) != 2 || thread[0].ID != parent.ID || thread[0].Status != moderation.StatusDeleted || thread[0].Email != "" {
 		t.Fatalf("thread = %+v; want the tombstone then the reply", thread)
 	}
-	counts, _ := db.ApprovedCounts(ctx, []string{"/p"})
+	counts, _ := db.ApprovedCounts(ctx, moderation.DefaultSite, []string{"/p"})
 	if counts["/p"] != 1 {
 		t.Fatalf("count = %d, want 1", counts["/p"])
 	}
@@ -156,9 +156,9 @@ func TestCommentsPaging(t *testing.T) {
 		ids = append(ids, c.ID)
 		_ = db.CreateComment(ctx, c, noParent)
 	}
-	page1, next, _ := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Limit: 2})
-	page2, next2, _ := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Limit: 2, Cursor: next})
-	page3, next3, _ := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Limit: 2, Cursor: next2})
+	page1, next, _ := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 2})
+	page2, next2, _ := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 2, Cursor: next})
+	page3, next3, _ := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Limit: 2, Cursor: next2})
 	var got []string
 	for _, p := range [][]*moderation.Comment{page1, page2, page3} {
 		for _, c := range p {
@@ -168,7 +168,7 @@ func TestCommentsPaging(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(ids, ",") || next3 != "" {
 		t.Fatalf("pages = %v (next %q), want %v", got, next3, ids)
 	}
-	onlyA, _, _ := db.Comments(ctx, moderation.Query{Status: moderation.StatusPending, Post: "/a", Limit: 10})
+	onlyA, _, _ := db.Comments(ctx, moderation.Query{Site: moderation.DefaultSite, Status: moderation.StatusPending, Post: "/a", Limit: 10})
 	if len(onlyA) != 3 {
 		t.Fatalf("post filter: %d comments, want 3", len(onlyA))
 	}

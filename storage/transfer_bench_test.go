@@ -58,7 +58,7 @@ func writeFixture(tb testing.TB, path string, n int) {
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			for i := from; i < min(from+perTx, n); i++ {
 				at := start.Add(time.Duration(i) * 90 * time.Second)
-				c := &moderation.Comment{
+				c := &moderation.Comment{Site: moderation.DefaultSite,
 					ID: moderation.NewID(at), Post: "/" + strconv.Itoa(2020+i%5) + "/posts/" + strconv.Itoa(i%posts) + "/",
 					Author: "Reader " + strconv.Itoa(i%5000), Email: "reader" + strconv.Itoa(i%5000) + "@example.com",
 					Body: fixtureBodies[i%len(fixtureBodies)], HTML: html[i%len(fixtureBodies)],
@@ -165,7 +165,7 @@ func BenchmarkTransfer1M(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			walk, err := svc.Export(ctx, owner, moderation.ExportQuery{})
+			walk, err := svc.Export(ctx, owner, moderation.ExportQuery{Site: moderation.DefaultSite})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func BenchmarkTransfer1M(b *testing.B) {
 	b.Run("export-wxr", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			stop := peakHeap()
-			walk, err := svc.Export(ctx, owner, moderation.ExportQuery{ByPost: true})
+			walk, err := svc.Export(ctx, owner, moderation.ExportQuery{Site: moderation.DefaultSite, ByPost: true})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -213,7 +213,7 @@ func BenchmarkTransfer1M(b *testing.B) {
 			}
 			stop := peakHeap()
 			b.StartTimer()
-			res, err := tsvc.Import(ctx, owner, "ndjson", dec, nil)
+			res, err := tsvc.Import(ctx, owner, moderation.DefaultSite, "ndjson", dec, nil)
 			b.StopTimer()
 			if err != nil || res.Created != n {
 				b.Fatalf("import: %+v %v", res, err)

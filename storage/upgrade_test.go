@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"parley/moderation"
 )
@@ -40,12 +41,20 @@ func openFixture(t *testing.T) *DB {
 }
 
 // TestUpgradeKeepsEverything: every comment, moderator, token, audit entry,
-// blocklist entry and notification owed survives the upgrade.
+// blocklist entry and notification owed survives the upgrade, in the
+// default site, and the indexes agree.
 func TestUpgradeKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	db := openFixture(t)
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sites, err := db.Sites(ctx)
+	if err != nil || len(sites) != 1 || sites[0].ID != moderation.DefaultSite || len(sites[0].Origins) != 0 {
+		t.Fatalf("sites after the upgrade: %+v, %v; want the default site alone, without origins yet", sites, err)
+	}
 
-	counts, err := db.StatusCounts(ctx)
+	counts, err := db.StatusCounts(ctx, moderation.DefaultSite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,34 +65,56 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 			t.Errorf("%s: got %d comments, want %d (all: %v)", s, counts[s], n, counts)
 		}
 	}
-	thread, err := db.Thread(ctx, "/about")
+	thread, err := db.Thread(ctx, moderation.DefaultSite, "/about")
 	if err != nil || len(thread) != 3 {
 		t.Fatalf("thread /about: %d comments, %v; want 3", len(thread), err)
 	}
 	if thread[2].Parent != thread[0].ID {
 		t.Errorf("the reply lost its parent: %+v", thread[2])
 	}
-	n, err := db.ApprovedCounts(ctx, []string{"/about", "/posts/hello"})
+	for _, c := range thread {
+		full, err := db.Comment(ctx, moderation.DefaultSite, c.ID)
+		if err != nil || full.Site != moderation.DefaultSite || full.BySite || full.Email == "" || len(full.History) == 0 {
+			t.Errorf("comment %s after the upgrade: %+v, %v", c.ID, full, err)
+		}
+	}
+	n, err := db.ApprovedCounts(ctx, moderation.DefaultSite, []string{"/about", "/posts/hello"})
 	if err != nil || n["/about"] != 3 || n["/posts/hello"] != 0 {
 		t.Errorf("counts: %v, %v", n, err)
 	}
 
 	mods, err := db.Moderators(ctx)
 	if err != nil || len(mods) != 2 || mods[0].Name != "ada" || mods[0].Role != moderation.RoleOwner ||
-		mods[1].Name != "bob" || mods[1].Notify.Email != "bob@blog.example" {
+		mods[1].Name != "bob" || mods[1].Notify.Email != "bob@blog.example" ||
+		mods[1].Sites[moderation.DefaultSite] != moderation.SiteModerator || mods[0].Sites != nil {
 		t.Errorf("moderators: %+v, %v", mods, err)
 	}
 	tokens, err := db.Tokens(ctx)
-	if err != nil || len(tokens) != 1 || tokens[0].Name != "fixture-script" || tokens[0].Role != moderation.RoleOwner {
+	if err != nil || len(tokens) != 1 || tokens[0].Name != "fixture-script" || tokens[0].Role != moderation.RoleOwner || tokens[0].Site != "" {
 		t.Errorf("tokens: %+v, %v", tokens, err)
 	}
-	b, err := db.Blocklist(ctx)
+	b, err := db.Blocklist(ctx, moderation.DefaultSite)
 	if err != nil || len(b.Words) != 1 || b.Words[0] != "viagra" || len(b.Emails) != 1 {
 		t.Errorf("blocklist: %+v, %v", b, err)
 	}
-	audit, err := db.AuditLog(ctx, 100, 0)
+	audit, err := db.AuditLog(ctx, moderation.DefaultSite, 100, 0)
 	if err != nil || len(audit) < 6 {
 		t.Errorf("audit: %d entries, %v; want at least 6 moves", len(audit), err)
+	}
+	for _, e := range audit {
+		if e.Site != moderation.DefaultSite {
+			t.Errorf("audit entry %d has site %q", e.Seq, e.Site)
+		}
+	}
+	if own, err := db.AuditLog(ctx, "", 10, 0); err != nil || len(own) != 0 {
+		t.Errorf("the instance's log starts empty: %+v, %v", own, err)
+	}
+	// New entries carry on the old sequence.
+	if err := db.RecordAudit(ctx, &moderation.AuditEntry{Site: moderation.DefaultSite, Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := db.AuditLog(ctx, moderation.DefaultSite, 1, 0); len(after) != 1 || after[0].Seq != audit[0].Seq+1 {
+		t.Errorf("the next audit entry is %+v, want seq %d", after, audit[0].Seq+1)
 	}
 	depth, err := db.OutboxDepth(ctx)
 	if err != nil {
@@ -95,5 +126,14 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 	}
 	if owed == 0 {
 		t.Errorf("outbox: nothing owed after the upgrade (%v)", depth)
+	}
+	due, err := db.DueDeliveries(ctx, time.Now().Add(365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range due {
+		if d.Comment != "" && d.Site != moderation.DefaultSite {
+			t.Errorf("delivery %d of comment %s has site %q", d.Seq, d.Comment, d.Site)
+		}
 	}
 }

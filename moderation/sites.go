@@ -1,0 +1,346 @@
+package moderation
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+)
+
+// SitePatch is a change to a site; nil fields stay as they are. Settings,
+// when given, replace the site's settings whole: a setting left out goes
+// back to the instance default.
+type SitePatch struct {
+	Name     *string       `json:"name"`
+	Origins  *[]string     `json:"origins"`
+	Settings *SiteSettings `json:"settings"`
+}
+
+// SiteInfo is a site as the admin API shows it: with the settings in effect.
+type SiteInfo struct {
+	*Site
+	Effective Settings `json:"effective"`
+}
+
+func (s *Service) info(site *Site) SiteInfo {
+	return SiteInfo{Site: site, Effective: site.Settings.In(s.defaults)}
+}
+
+// ListSites returns the sites the actor moderates, by id.
+func (s *Service) ListSites(ctx context.Context, actor Actor) ([]SiteInfo, error) {
+	all, err := s.store.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SiteInfo, 0, len(all))
+	for _, site := range all {
+		if actor.Moderates(site.ID) {
+			out = append(out, s.info(site))
+		}
+	}
+	return out, nil
+}
+
+// SiteIDs lists the ids of the sites the actor moderates.
+func (s *Service) SiteIDs(ctx context.Context, actor Actor) ([]string, error) {
+	all, err := s.siteIDs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(id string) bool { return !actor.Moderates(id) }), nil
+}
+
+// Site returns one site to its moderators; to anyone else it is ErrNotFound.
+func (s *Service) Site(ctx context.Context, actor Actor, id string) (SiteInfo, error) {
+	if err := mayModerate(actor, id); err != nil {
+		return SiteInfo{}, err
+	}
+	site, err := s.store.Site(ctx, id)
+	if err != nil {
+		return SiteInfo{}, err
+	}
+	return s.info(site), nil
+}
+
+// CreateSite adds a site; only owners may. Its origins must belong to no
+// other site (ErrOriginTaken), its id to no site (ErrConflict).
+func (s *Service) CreateSite(ctx context.Context, actor Actor, site Site) (SiteInfo, error) {
+	if !actor.Can(RoleOwner) {
+		return SiteInfo{}, ErrForbidden
+	}
+	site.ID = strings.TrimSpace(site.ID)
+	if err := site.Check(); err != nil {
+		return SiteInfo{}, err
+	}
+	site.Created = s.now()
+	entry := s.entry(actor, "site.add", site.ID+" ("+strings.Join(site.Origins, " ")+")")
+	if err := s.store.PutSite(ctx, &site, true, entry); err != nil {
+		return SiteInfo{}, err
+	}
+	s.sitesChanged()
+	return s.info(&site), nil
+}
+
+// EditSite changes a site's name, origins or settings; owners and the
+// site's admins may.
+func (s *Service) EditSite(ctx context.Context, actor Actor, id string, p SitePatch) (SiteInfo, error) {
+	if err := mayModerate(actor, id); err != nil {
+		return SiteInfo{}, err
+	}
+	if !actor.Administers(id) {
+		return SiteInfo{}, ErrForbidden
+	}
+	site, err := s.store.Site(ctx, id)
+	if err != nil {
+		return SiteInfo{}, err
+	}
+	if p.Name != nil {
+		site.Name = *p.Name
+	}
+	if p.Origins != nil {
+		site.Origins = *p.Origins
+	}
+	if p.Settings != nil {
+		site.Settings = *p.Settings
+	}
+	if err := site.Check(); err != nil {
+		return SiteInfo{}, err
+	}
+	entry := s.entry(actor, "site.edit", site.ID)
+	entry.Site = site.ID
+	if err := s.store.PutSite(ctx, site, false, entry); err != nil {
+		return SiteInfo{}, err
+	}
+	s.sitesChanged()
+	return s.info(site), nil
+}
+
+// DeleteSite removes a site; only owners may. A site that holds comments is
+// kept (ErrSiteInUse) unless withComments; the default site always is.
+func (s *Service) DeleteSite(ctx context.Context, actor Actor, id string, withComments bool) error {
+	if err := mayModerate(actor, id); err != nil {
+		return err
+	}
+	if !actor.Can(RoleOwner) {
+		return ErrForbidden
+	}
+	if id == DefaultSite {
+		return Errorf(CodeConflict, "The default site cannot be removed.")
+	}
+	entry := s.entry(actor, "site.remove", id)
+	if err := s.store.DeleteSite(ctx, id, withComments, entry); err != nil {
+		return err
+	}
+	s.sitesChanged()
+	// Nobody keeps rights on a site that is gone (a new one may take its id).
+	mods, err := s.store.Moderators(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range mods {
+		if _, ok := m.Sites[id]; ok {
+			err := s.editModerator(ctx, m.Name, func(m *Moderator, _ []*Moderator) (bool, *AuditEntry, error) {
+				delete(m.Sites, id)
+				return false, s.entry(actor, "moderator.site", m.Name+" off "+id), nil
+			})
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SiteTeam lists who works on a site (owners included), for its admins.
+func (s *Service) SiteTeam(ctx context.Context, actor Actor, site string) ([]ModeratorInfo, error) {
+	if err := mayModerate(actor, site); err != nil {
+		return nil, err
+	}
+	if !actor.Administers(site) {
+		return nil, ErrForbidden
+	}
+	mods, err := s.store.Moderators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []ModeratorInfo
+	for _, m := range mods {
+		if r, ok := m.Sites[site]; ok || m.Role == RoleOwner {
+			info := ModeratorInfo{Name: m.Name, Role: m.Role, Created: m.Created}
+			if ok {
+				info.Sites = map[string]SiteRole{site: r}
+			}
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// SetSiteRole gives a moderator a role on a site, or takes the site away
+// from them (role ""). Owners and the site's admins may; an owner's rights
+// are not theirs to change.
+func (s *Service) SetSiteRole(ctx context.Context, actor Actor, site, name string, role SiteRole) error {
+	if err := mayModerate(actor, site); err != nil {
+		return err
+	}
+	if !actor.Administers(site) {
+		return ErrForbidden
+	}
+	if role != "" && !role.Valid() {
+		return invalid("role", "must be admin or moderator")
+	}
+	return s.editModerator(ctx, name, func(m *Moderator, _ []*Moderator) (bool, *AuditEntry, error) {
+		if m.Role == RoleOwner {
+			return false, nil, Errorf(CodeConflict, m.Name+" is an owner and works on every site.")
+		}
+		if role == "" {
+			delete(m.Sites, site)
+		} else {
+			if m.Sites == nil {
+				m.Sites = map[string]SiteRole{}
+			}
+			m.Sites[site] = role
+		}
+		e := s.entry(actor, "moderator.site", m.Name+" on "+site+" as "+string(role))
+		e.Site = site
+		return false, e, nil
+	})
+}
+
+// siteIndex is every site by id and by origin, as last read: the public
+// path resolves a site on every request, and sites change rarely and only
+// through this Service (other commands cannot open the file while it runs).
+type siteIndex struct {
+	byID     map[string]*Site
+	byOrigin map[string]string
+}
+
+// index returns the site index, reading it when a change dropped it.
+func (s *Service) index(ctx context.Context) (*siteIndex, error) {
+	if ix := s.siteIx.Load(); ix != nil {
+		return ix, nil
+	}
+	all, err := s.store.Sites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ix := &siteIndex{byID: make(map[string]*Site, len(all)), byOrigin: map[string]string{}}
+	for _, site := range all {
+		ix.byID[site.ID] = site
+		for _, o := range site.Origins {
+			ix.byOrigin[o] = site.ID
+		}
+	}
+	s.siteIx.CompareAndSwap(nil, ix)
+	return ix, nil
+}
+
+// SiteForOrigin returns the id of the site an origin (as browsers send it)
+// belongs to, or false.
+func (s *Service) SiteForOrigin(ctx context.Context, origin string) (string, bool, error) {
+	ix, err := s.index(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	if id, ok := ix.byOrigin[origin]; ok {
+		return id, true, nil
+	}
+	// Browsers send origins in normal form already; a hand-written request
+	// may not.
+	n, ok := NormalizeOrigin(origin)
+	if !ok || n == origin {
+		return "", false, nil
+	}
+	id, ok := ix.byOrigin[n]
+	return id, ok, nil
+}
+
+// SiteExists reports whether there is a site with this id.
+func (s *Service) SiteExists(ctx context.Context, id string) (bool, error) {
+	ix, err := s.index(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, ok := ix.byID[id]
+	return ok, nil
+}
+
+// SiteOrigins returns a site's origins.
+func (s *Service) SiteOrigins(ctx context.Context, id string) ([]string, error) {
+	ix, err := s.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	site, ok := ix.byID[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return site.Origins, nil
+}
+
+// sitesChanged drops the site index after a change to sites.
+func (s *Service) sitesChanged() { s.siteIx.Store(nil) }
+
+// SeedDefaultOrigins gives the default site these origins when it has none:
+// the upgrade from before sites leaves it without, and serve's --origins
+// are what existing embeds were allowed from. Origins another site holds
+// are left out. It reports the origins the default site has after.
+func (s *Service) SeedDefaultOrigins(ctx context.Context, origins []string) ([]string, error) {
+	site, err := s.store.Site(ctx, DefaultSite)
+	if err != nil {
+		return nil, err
+	}
+	if len(site.Origins) > 0 || len(origins) == 0 {
+		return site.Origins, nil
+	}
+	ix, err := s.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range origins {
+		if n, ok := NormalizeOrigin(o); ok && ix.byOrigin[n] == "" {
+			site.Origins = append(site.Origins, n)
+		}
+	}
+	if err := site.Check(); err != nil {
+		return nil, err
+	}
+	entry := &AuditEntry{At: s.now(), Actor: "system", Action: "site.edit", Detail: "default origins from --origins"}
+	if err := s.store.PutSite(ctx, site, false, entry); err != nil {
+		return nil, err
+	}
+	s.sitesChanged()
+	return site.Origins, nil
+}
+
+// AllSites, as Query.Site, asks for every site the actor moderates.
+const AllSites = "*"
+
+// everywhere is Comments over every site the actor moderates: each site's
+// page from the same cursor, merged in ID order (IDs sort by time across
+// sites, so one cursor serves them all).
+func (s *Service) everywhere(ctx context.Context, actor Actor, q Query) ([]*Comment, string, error) {
+	ids, err := s.SiteIDs(ctx, actor)
+	if err != nil {
+		return nil, "", err
+	}
+	var all []*Comment
+	more := false
+	for _, id := range ids {
+		q.Site = id
+		page, next, err := s.store.Comments(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		all = append(all, page...)
+		more = more || next != ""
+	}
+	slices.SortFunc(all, func(a, b *Comment) int { return strings.Compare(a.ID, b.ID) })
+	if len(all) > q.Limit {
+		all, more = all[:q.Limit], true
+	}
+	if !more || len(all) == 0 {
+		return all, "", nil
+	}
+	return all, all[len(all)-1].ID, nil
+}

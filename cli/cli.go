@@ -17,14 +17,15 @@ const usage = `parley: a self-hosted comment service for blogs
 
 Usage:
   parley [serve] [flags]                  run the service (the default command)
-  parley export [--format F] [flags]      write comments: ndjson, json, csv or wxr
-  parley import --format F FILE           load ndjson, json, wxr (WordPress) or disqus
+  parley site add|list|edit|remove [ID]   the blogs this Parley serves (see "parley site -h")
+  parley export [--format F] [--site ID]  write comments: ndjson, json, csv or wxr
+  parley import --format F [--site ID] FILE   load ndjson, json, wxr (WordPress) or disqus
   parley backup FILE                      write a consistent copy of the database
-  parley token create --name NAME         print a new API token once
+  parley token create --name NAME [--role owner|admin|moderator] [--site ID]   print a new API token once
   parley moderator add NAME               add a moderator; password from standard input
   parley moderator notify NAME            set how a moderator hears of new comments
-  parley blocklist add|remove|list [KIND VALUE...]   KIND: words, emails or networks
-  parley forget EMAIL                     erase every comment sent with EMAIL
+  parley blocklist add|remove|list [--site ID] [KIND VALUE...]   KIND: words, emails or networks
+  parley forget [--site ID] EMAIL         erase every comment sent with EMAIL (on every site by default)
   parley secret rotate ip-hash|form-token replace a server secret
   parley healthcheck                      exit 0 when the local server answers /healthz
   parley help                             show this help
@@ -51,6 +52,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = moderatorCommand(ctx, args, stdin, stdout, stderr)
 	case "blocklist":
 		err = blocklistCommand(ctx, args, stdout, stderr)
+	case "site":
+		err = siteCommand(ctx, args, stdout, stderr)
 	case "forget", "secret":
 		err = privacyCommand(ctx, cmd, args, stdout, stderr)
 	case "healthcheck":

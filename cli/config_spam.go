@@ -106,3 +106,12 @@ func (v days) Set(s string) error {
 	*v.d = d
 	return nil
 }
+
+// defaults are the instance's settings that every site inherits unless it
+// sets its own: what the serve flags say.
+func (c *config) defaults() *moderation.Settings {
+	d := c.spamOptions().Defaults(moderation.DefaultSettings())
+	d.TrustAfter = c.ops.trustAfter
+	d.RetentionDays = int(c.spam.retention / (24 * time.Hour))
+	return &d
+}

@@ -21,7 +21,7 @@ func openService(ctx context.Context, cfg *config) (*storage.DB, *moderation.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := moderation.NewService(ctx, db, moderation.Options{TrustAfter: cfg.ops.trustAfter})
+	svc, err := moderation.NewService(ctx, db, moderation.Options{TrustAfter: cfg.ops.trustAfter, Defaults: cfg.defaults()})
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, err

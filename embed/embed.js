@@ -100,12 +100,16 @@
     return fill(s['count_' + form] || s.count_other, { n: n.toLocaleString(s.lang) });
   }
 
-  const endpoint = (path, params) => {
+  // The site a page names with data-site (on the widget or the script tag),
+  // sent as site=ID; the server checks it against the page's origin.
+  const siteOf = (el) => (el && el.dataset.site) || script.dataset.site || '';
+  const endpoint = (path, params, site) => {
     const url = new URL(path, base);
     for (const [k, v] of params) url.searchParams.append(k, v);
+    if (site) url.searchParams.set('site', site);
     return url;
   };
-  const get = (path, params) => fetch(endpoint(path, params), { credentials: 'omit' });
+  const get = (path, params, site) => fetch(endpoint(path, params, site), { credentials: 'omit' });
 
   // h builds an element: h('a', {href, class, text}, ...children).
   function h(tag, props, ...children) {
@@ -139,7 +143,7 @@
     const keys = [...new Set(els.map((el) => el.dataset.parleyCount))];
     for (let i = 0; i < keys.length; i += 100) {
       const batch = keys.slice(i, i + 100);
-      get('api/counts', batch.map((k) => ['post', k]))
+      get('api/counts', batch.map((k) => ['post', k]), siteOf(document.querySelector('#parley, [data-parley]')))
         .then((res) => (res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status))))
         .then((counts) => {
           for (const el of els) {
@@ -223,11 +227,12 @@
     constructor(host) {
       this.host = host;
       this.post = host.dataset.post || location.pathname;
+      this.site = siteOf(host);
       const thread = this.fetchThread(); // first: the request runs while the rest is built
       this.s = strings(host);
       this.dates = new Intl.DateTimeFormat(this.s.lang, { dateStyle: 'long', timeStyle: 'short' });
       this.nodes = new Map(); // comment id → its <li>
-      this.pendingKey = 'parley:pending:' + base + '\n' + this.post;
+      this.pendingKey = 'parley:pending:' + base + (this.site ? '\n' + this.site : '') + '\n' + this.post;
       const fragment = host.querySelector('.parley-thread');
       const root = host.attachShadow({ mode: 'open' });
       root.adoptedStyleSheets = [sheet()];
@@ -270,7 +275,7 @@
     }
 
     fetchThread() {
-      return get('api/comments', [['post', this.post]]);
+      return get('api/comments', [['post', this.post]], this.site);
     }
 
     async load(request = this.fetchThread()) {
@@ -515,7 +520,7 @@
     prepare(fresh) {
       if (this.ready && !fresh) return this.ready;
       clearTimeout(this.refresh);
-      const ready = get('api/form', [['post', this.post]]).then(async (res) => {
+      const ready = get('api/form', [['post', this.post]], this.site).then(async (res) => {
         if (res.status === 404) return {}; // no anti-spam pipeline on this server
         if (!res.ok) throw new Error('HTTP ' + res.status);
         const t = await res.json();
@@ -595,7 +600,7 @@
         Object.assign(sub, await this.prepare());
         let res;
         try {
-          res = await fetch(endpoint('api/comments', []), { method: 'POST', credentials: 'omit',
+          res = await fetch(endpoint('api/comments', [], this.site), { method: 'POST', credentials: 'omit',
             headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(sub) });
         } catch {
           summary.textContent = s.offline;

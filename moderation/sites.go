@@ -344,3 +344,57 @@ func (s *Service) everywhere(ctx context.Context, actor Actor, q Query) ([]*Comm
 	}
 	return all, all[len(all)-1].ID, nil
 }
+
+// SiteOfComment finds which of the actor's sites holds comment id, for the
+// "all my sites" queue, whose actions name comments without their site.
+// ErrNotFound when none does; ErrConflict when two do (an import can copy
+// one site's comments to another, IDs and all), and then the caller must
+// name the site.
+func (s *Service) SiteOfComment(ctx context.Context, actor Actor, id string) (string, error) {
+	ids, err := s.SiteIDs(ctx, actor)
+	if err != nil {
+		return "", err
+	}
+	found := ""
+	for _, site := range ids {
+		_, err := s.store.Comment(ctx, site, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return "", err
+		case found != "":
+			return "", Errorf(CodeConflict, "Comment "+id+" is on two sites; name the site with site=ID.")
+		}
+		found = site
+	}
+	if found == "" {
+		return "", ErrNotFound
+	}
+	return found, nil
+}
+
+// CountsEverywhere sums StatusCounts over every site the actor moderates,
+// and returns each site's too.
+func (s *Service) CountsEverywhere(ctx context.Context, actor Actor) (map[Status]int, map[string]map[Status]int, error) {
+	ids, err := s.SiteIDs(ctx, actor)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := s.admin()
+	if err != nil {
+		return nil, nil, err
+	}
+	total, each := map[Status]int{}, make(map[string]map[Status]int, len(ids))
+	for _, id := range ids {
+		counts, err := store.StatusCounts(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		each[id] = counts
+		for st, n := range counts {
+			total[st] += n
+		}
+	}
+	return total, each, nil
+}

@@ -6,6 +6,12 @@
 #                           and at 1,000,000 comments (seeded once, ~2 minutes)
 #   scripts/load.sh groupcommit   group commit against one commit per
 #                           submission (go test -bench, in pairs)
+#   scripts/load.sh compare [REF]  the cached thread and submission of this
+#                           tree against the binary built at REF (default
+#                           39274d9, before sites), in the same run, on the
+#                           same database (seeded by REF, upgraded by this one)
+#   scripts/load.sh sites   startup and memory with 1,000 sites of 100 posts
+#                           against one site of 100 posts
 #
 # Every figure is the median of RUNS runs. The machine is shared, so each run
 # measures the figures it compares back to back (the cached thread right
@@ -31,9 +37,11 @@ dir=${PARLEY_LOAD_DIR:-/tmp/parley-load}
 mkdir -p "$dir"
 results=$(mktemp)
 server_pid=
+other_pid= # compare's second server
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -f "$results" "$dir/work.db" "$dir/server.log"
+  if [ -n "$other_pid" ]; then kill "$other_pid" 2>/dev/null || true; wait "$other_pid" 2>/dev/null || true; fi
+  rm -f "$results" "$dir/work.db" "$dir/work-before.db" "$dir/work-after.db" "$dir/server.log"
 }
 trap cleanup EXIT
 
@@ -46,13 +54,13 @@ echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION, $RUNS runs, median reported;
 go build -o "$dir/parley" .
 go build -o "$dir/seed" ./scripts/seed
 
-# seeded NAME POSTS PER_POST: a pristine seeded database, built once.
+# seeded NAME POSTS PER_POST [SITES]: a pristine seeded database, built once.
 seeded() {
   local db="$dir/$1.db"
   if [ ! -f "$db" ]; then
-    echo "seeding $1: $2 posts × $3 comments + /popular (200 approved)…" >&2
+    echo "seeding $1: ${4:-1} sites × $2 posts × $3 comments + /popular (200 approved)…" >&2
     rm -f "$db.tmp"
-    "$dir/seed" --data "$db.tmp" --posts "$2" --per-post "$3" --popular 200 >&2
+    "$dir/seed" --data "$db.tmp" --sites "${4:-1}" --posts "$2" --per-post "$3" --popular 200 >&2
     mv "$db.tmp" "$db"
   fi
   echo "$db"
@@ -61,13 +69,13 @@ seeded() {
 # start DB [FLAGS…]: serve a fresh copy of DB; sets server_pid, port,
 # startup_ms (exec to first answered request) and rss_start_mb.
 start() {
-  local db=$1; shift
-  cp --sparse=always "$db" "$dir/work.db"
-  sync "$dir/work.db"
+  local db=$1 work=${PARLEY_WORK:-$dir/work.db}; shift
+  cp --sparse=always "$db" "$work"
+  sync "$work"
   port=$((20000 + RANDOM % 20000))
   while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((20000 + RANDOM % 20000)); done
   local t0; t0=$(date +%s%N)
-  PARLEY_ADMIN_PASSWORD=load-test-password "$dir/parley" serve --data "$dir/work.db" --addr "127.0.0.1:$port" \
+  PARLEY_ADMIN_PASSWORD=load-test-password "${PARLEY_BIN:-$dir/parley}" serve --data "$work" --addr "127.0.0.1:$port" \
     --rate-limit 0 --min-fill-seconds 0 --log-format json "$@" 2>>"$dir/server.log" &
   server_pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/api/counts?post=/popular"; do
@@ -232,9 +240,105 @@ groupcommit() {
   echo "group / one each, pair by pair   $(ratio group each)"
 }
 
+# compare [REF]: before (REF's binary) and after (this tree), alternating
+# which goes first, on copies of one database that REF's seed wrote: the
+# after binary upgrades its copy at start, as a real upgrade would.
+compare() {
+  local ref=${1:-39274d9} base="$dir/base-${1:-39274d9}"
+  if [ ! -x "$base/parley" ]; then
+    rm -rf "$base.src" && mkdir -p "$base.src" "$base"
+    git archive "$ref" | tar -x -C "$base.src"
+    (cd "$base.src" && go build -o "$base/parley" . && go build -o "$base/seed" ./scripts/seed)
+    rm -rf "$base.src"
+  fi
+  local db="$dir/base-$ref-small.db"
+  if [ ! -f "$db" ]; then
+    "$base/seed" --data "$db.tmp" --posts 8 --per-post 100 --popular 200 >&2
+    mv "$db.tmp" "$db"
+  fi
+  # Both servers run at once, each with half the connections and its own
+  # copy of the database: on a shared machine, only figures taken at the
+  # same moment compare. Duplicate refusal is off, so that every
+  # submission is a real one.
+  local half=$((CONNS / 2))
+  for run in $(seq "$RUNS"); do
+    PARLEY_WORK=$dir/work-before.db PARLEY_BIN=$base/parley start "$db" --duplicate-window 0
+    local bport=$port
+    other_pid=$server_pid
+    server_pid=
+    PARLEY_WORK=$dir/work-after.db start "$db" --duplicate-window 0
+    local aport=$port
+    echo "run $run/$RUNS: before on :$bport, after on :$aport (up in ${startup_ms} ms, upgrade included)" >&2
+    for what in thread submit; do
+      local path="/api/comments?post=/popular" a b
+      a=$(mktemp) b=$(mktemp)
+      if [ $what = submit ]; then export PARLEY_POST_BODY=$submission; path=/api/comments; fi
+      wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua -H "$gzip_h" "http://127.0.0.1:$bport$path" >"$a" &
+      local other=$!
+      wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua -H "$gzip_h" "http://127.0.0.1:$aport$path" >"$b"
+      wait $other
+      unset PARLEY_POST_BODY
+      for x in "before-$what $a" "after-$what $b"; do
+        set -- $x
+        local out; out=$(grep '^RESULT' "$2")
+        echo "$1 ${out#RESULT }" >>"$results"
+        echo "  $1: ${out#RESULT }" >&2
+      done
+      rm -f "$a" "$b"
+    done
+    kill -TERM "$other_pid" "$server_pid"; wait "$other_pid" "$server_pid" || true
+    other_pid= server_pid=
+    rm -f "$dir/work-before.db" "$dir/work-after.db"
+    : >"$dir/server.log"
+  done
+  echo
+  echo "before = $ref, after = this tree, side by side ($half connections each); GET /api/comments?post=/popular (200 comments, gzip):"
+  printf "%-34s %10s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors
+  row "cached thread, before" before-thread
+  row "cached thread, after" after-thread
+  row "submit, before" before-submit
+  row "submit, after" after-submit
+  echo "after / before, run by run: cached thread $(ratio after-thread before-thread), submit $(ratio after-submit before-submit)"
+}
+
+# sites: 1,000 sites of 100 posts (one comment each) against one site of
+# 100 posts: startup (exec to first answer), the first request from a
+# site's origin (which loads the site index), and memory.
+sites() {
+  local one many
+  one=$(seeded sites-1 100 1 1)
+  many=$(seeded sites-1000 100 1 1000)
+  for run in $(seq "$RUNS"); do
+    for size in one many; do
+      local db=$one origin=https://nowhere.example
+      [ $size = many ] && db=$many origin=https://site-0999.example
+      start "$db"
+      local t0; t0=$(date +%s%N)
+      curl -sf -o /dev/null -H "Origin: $origin" "http://127.0.0.1:$port/api/comments?post=/post/00001" || true
+      local first_ms; first_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+      measure "$size-thread" "/api/comments?post=/popular" -H "$gzip_h"
+      echo "$size-start startup_ms=$startup_ms rss_mb=$rss_start_mb first_ms=$first_ms" >>"$results"
+      echo "$size-end rss_mb=$(rss_mb) anon_mb=$(awk '/RssAnon/{printf "%.0f", $2/1024}' "/proc/$server_pid/status")" >>"$results"
+      echo "  $size: up in ${startup_ms} ms, RSS ${rss_start_mb} MB, first site request ${first_ms} ms" >&2
+      stop
+    done
+  done
+  echo
+  printf "%-46s %12s %12s %7s\n" "" "1 site" "1,000 sites" "ratio"
+  for m in "startup, exec to first answer (ms)|start|startup_ms" "first request from a site's origin (ms)|start|first_ms" \
+           "RSS after start (MB)|start|rss_mb" "RSS after the load (MB)|end|rss_mb" "  of which heap and stacks (MB)|end|anon_mb"; do
+    IFS='|' read -r name label field <<<"$m"
+    local a b; a=$(median "one-$label" "$field"); b=$(median "many-$label" "$field")
+    printf "%-46s %12s %12s %7s\n" "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN{if (a > 0) printf "%.2f", b/a; else print "-"}')"
+  done
+  printf "%-46s %12s %12s %7s\n" "GET /popular, cached (req/s)" "$(median one-thread rps)" "$(median many-thread rps)" "$(ratio many-thread one-thread)"
+}
+
 case $mode in
   paths) paths ;;
   scale) scale ;;
   groupcommit) groupcommit ;;
-  *) echo "usage: scripts/load.sh [paths|scale|groupcommit]" >&2; exit 2 ;;
+  compare) compare "${2:-}" ;;
+  sites) sites ;;
+  *) echo "usage: scripts/load.sh [paths|scale|groupcommit|compare [REF]|sites]" >&2; exit 2 ;;
 esac

@@ -93,6 +93,9 @@ func (s *Server) handleBulk(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
+	if c.QueryParam("site") == moderation.AllSites {
+		return s.bulkEverywhere(c, req)
+	}
 	site, err := s.adminSite(c)
 	if err != nil {
 		return err

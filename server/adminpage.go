@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -34,7 +35,8 @@ type page struct {
 	Me      moderation.Actor
 	CSRF    string
 	Counts  map[moderation.Status]int
-	Site    string // the site the page is about
+	Site    string       // the site the page is about, or "*" for all of the actor's
+	Sites   []siteChoice // the actor's sites, for the switcher
 	Error   string
 	Scripts []string // page scripts under /admin/static/, after admin.js
 	Data    any
@@ -48,17 +50,18 @@ type adminPages struct {
 
 var adminPageNames = []string{"login", "queue", "audit", "team", "settings", "account", "forbidden"}
 
-func newAdminPages(files fs.FS, postURL func(string) string) (*adminPages, error) {
+func newAdminPages(files fs.FS, postURL func(site, post string) string) (*adminPages, error) {
 	funcs := template.FuncMap{
-		"when":       func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
-		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"postURL":    postURL,
-		"published":  func(h string) template.HTML { return template.HTML(h) }, // the sanitizer's output, as readers get it
-		"statuses":   func() []moderation.Status { return moderation.Statuses },
-		"isOwner":    func(a moderation.Actor) bool { return a.Can(moderation.RoleOwner) },
-		"count":      func(counts map[moderation.Status]int, s moderation.Status) int { return counts[s] },
-		"label":      statusLabel,
-		"pathEscape": url.PathEscape,
+		"when":        func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"iso":         func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"postURL":     postURL,
+		"published":   func(h string) template.HTML { return template.HTML(h) }, // the sanitizer's output, as readers get it
+		"statuses":    func() []moderation.Status { return moderation.Statuses },
+		"isOwner":     func(a moderation.Actor) bool { return a.Can(moderation.RoleOwner) },
+		"administers": func(a moderation.Actor, site string) bool { return a.Administers(site) },
+		"count":       func(counts map[moderation.Status]int, s moderation.Status) int { return counts[s] },
+		"label":       statusLabel,
+		"pathEscape":  url.PathEscape,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "admin/layout.html", "admin/items.html")
 	if err != nil {
@@ -107,11 +110,18 @@ func (s *Server) initAdmin(pub *url.URL) error {
 	if err != nil {
 		return err
 	}
-	blog := origin(pub)
+	fallback := origin(pub)
 	if len(s.cfg.Origins) > 0 {
-		blog = strings.TrimRight(s.cfg.Origins[0], "/")
+		fallback = strings.TrimRight(s.cfg.Origins[0], "/")
 	}
-	pages, err := newAdminPages(embed.Files, func(post string) string { return postURL(blog, post) })
+	// A post's page is on its site's first origin.
+	blog := func(site string) string {
+		if origins, err := s.svc.SiteOrigins(context.Background(), site); err == nil && len(origins) > 0 {
+			return origins[0]
+		}
+		return fallback
+	}
+	pages, err := newAdminPages(embed.Files, func(site, post string) string { return postURL(blog(site), post) })
 	if err != nil {
 		return err
 	}
@@ -146,7 +156,7 @@ func (s *Server) adminRoutes(api *echo.Group) {
 	pages.GET("/audit", s.handleAuditPage)
 	pages.GET("/account", s.simplePage("account", "Your account", "account", false))
 	pages.GET("/team", s.handleTeamPage)
-	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", true))
+	pages.GET("/settings", s.handleSettingsPage)
 
 	api.GET("/queue", s.handleQueueItems)
 	api.GET("/counts", s.handleStatusCounts)
@@ -211,7 +221,11 @@ func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	return page{Title: title, Nav: nav, Me: actor, CSRF: sessionOf(c).CSRF, Counts: counts, Site: site}, nil
+	sites, err := s.siteChoices(c, site)
+	if err != nil {
+		return page{}, err
+	}
+	return page{Title: title, Nav: nav, Me: actor, CSRF: sessionOf(c).CSRF, Counts: counts, Site: site, Sites: sites}, nil
 }
 
 // simplePage serves a page whose content its script loads.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,11 +70,12 @@ func cacheKey(site, post string) string { return site + "\x00" + post }
 
 // adminSite is the site an admin request is for: site=ID, else the default
 // site for those who moderate it, else the first of the actor's sites. The
-// service answers 404 for a site the actor does not moderate.
+// service answers 404 for a site the actor does not moderate. site=* is the
+// "all my sites" queue; see everySite.
 func (s *Server) adminSite(c echo.Context) (string, error) {
 	if id := c.QueryParam("site"); id != "" {
-		if id == moderation.AllSites && c.Path() == "/api/admin/comments" {
-			return id, nil // the "all my sites" queue (handleList)
+		if id == moderation.AllSites {
+			return s.everySite(c)
 		}
 		if !moderation.ValidSiteID(id) {
 			return "", moderation.ErrNotFound
@@ -87,4 +90,82 @@ func (s *Server) adminSite(c echo.Context) (string, error) {
 		return ids[0], nil
 	}
 	return moderation.DefaultSite, nil
+}
+
+// everySite resolves site=*: the queue and its counts take it as it is; an
+// action on one comment is for the site of the actor's that holds it;
+// anything else, which needs one site, takes the actor's first.
+func (s *Server) everySite(c echo.Context) (string, error) {
+	switch c.Path() {
+	case "/api/admin/comments", "/api/admin/queue", "/api/admin/counts", "/admin":
+		return moderation.AllSites, nil
+	}
+	if id := c.Param("id"); id != "" && strings.HasPrefix(c.Path(), "/api/admin/comments/") {
+		return s.svc.SiteOfComment(c.Request().Context(), actorOf(c), id)
+	}
+	c.QueryParams().Del("site")
+	return s.adminSite(c)
+}
+
+// bulkEverywhere is a bulk action from the "all my sites" queue: the ids
+// are grouped by the site that holds them, and each site's group moves in
+// one transaction (all or nothing per site).
+func (s *Server) bulkEverywhere(c echo.Context, req bulkRequest) error {
+	ctx, actor := c.Request().Context(), actorOf(c)
+	if len(req.IDs) == 0 || len(req.IDs) > moderation.MaxBulk {
+		return &moderation.ValidationError{Fields: map[string]string{"ids": fmt.Sprintf("must name 1 to %d comments", moderation.MaxBulk)}}
+	}
+	bySite := map[string][]string{}
+	var order []string
+	for _, id := range req.IDs {
+		site, err := s.svc.SiteOfComment(ctx, actor, id)
+		if err != nil {
+			return err
+		}
+		if bySite[site] == nil {
+			order = append(order, site)
+		}
+		bySite[site] = append(bySite[site], id)
+	}
+	total := moderation.Result{Action: req.Action}
+	for _, site := range order {
+		res, err := s.svc.Moderate(ctx, actor, site, bySite[site], req.Action)
+		if err != nil {
+			return err
+		}
+		total.Changed += res.Changed
+		total.Unchanged += res.Unchanged
+	}
+	return c.JSON(http.StatusOK, total)
+}
+
+// siteChoice is one entry of the admin page's site switcher.
+type siteChoice struct {
+	ID, Name string
+	Pending  int
+	Current  bool
+}
+
+// siteChoices lists the actor's sites with their pending counts, "all my
+// sites" first when there is more than one.
+func (s *Server) siteChoices(c echo.Context, current string) ([]siteChoice, error) {
+	ctx, actor := c.Request().Context(), actorOf(c)
+	sites, err := s.svc.ListSites(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	total, each, err := s.svc.CountsEverywhere(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	var out []siteChoice
+	if len(sites) > 1 {
+		out = append(out, siteChoice{ID: moderation.AllSites, Name: "All my sites", Pending: total[moderation.StatusPending],
+			Current: current == moderation.AllSites})
+	}
+	for _, site := range sites {
+		out = append(out, siteChoice{ID: site.ID, Name: site.Name, Pending: each[site.ID][moderation.StatusPending],
+			Current: site.ID == current})
+	}
+	return out, nil
 }

@@ -18,6 +18,7 @@ func (s *Server) siteRoutes(api *echo.Group) {
 	api.DELETE("/sites/:site", s.handleDeleteSite)
 	api.GET("/sites/:site/team", s.handleSiteTeam)
 	api.PUT("/sites/:site/team/:name", s.handleSetSiteRole)
+	api.POST("/sites/:site/team", s.handleSetSiteRole) // {"name", "role"}: the admin page's form
 	api.DELETE("/sites/:site/team/:name", s.handleSetSiteRole)
 }
 
@@ -101,23 +102,64 @@ func (s *Server) handleSiteTeam(c echo.Context) error {
 }
 
 type siteRoleRequest struct {
+	Name string              `json:"name"`
 	Role moderation.SiteRole `json:"role"`
 }
 
-// handleSetSiteRole gives a moderator a role on a site (PUT) or takes the
-// site away from them (DELETE).
+// handleSetSiteRole gives a moderator a role on a site (PUT, or POST with
+// the name in the body) or takes the site away from them (DELETE, or POST
+// with role "").
 func (s *Server) handleSetSiteRole(c echo.Context) error {
-	var req siteRoleRequest
-	if c.Request().Method == http.MethodPut {
+	req := siteRoleRequest{Name: pathParam(c, "name")}
+	if c.Request().Method != http.MethodDelete {
 		if err := bindJSON(c, &req); err != nil {
 			return err
 		}
-		if req.Role == "" {
+		if req.Role == "" && c.Request().Method == http.MethodPut {
 			return &moderation.ValidationError{Fields: map[string]string{"role": "must be admin or moderator"}}
 		}
 	}
-	if err := s.svc.SetSiteRole(c.Request().Context(), actorOf(c), c.Param("site"), pathParam(c, "name"), req.Role); err != nil {
+	if c.Param("name") != "" {
+		req.Name = pathParam(c, "name")
+	}
+	if err := s.svc.SetSiteRole(c.Request().Context(), actorOf(c), c.Param("site"), req.Name, req.Role); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// settingsView is the data of a site's settings page.
+type settingsView struct {
+	Site     moderation.SiteInfo
+	Defaults moderation.Settings
+	Team     []moderation.ModeratorInfo
+	All      []moderation.SiteInfo // for owners: every site, and a form to add one
+}
+
+// handleSettingsPage shows a site's settings, team, blocklists and data to
+// its admins (and owners); anyone else gets the forbidden page.
+func (s *Server) handleSettingsPage(c echo.Context) error {
+	p, err := s.newPage(c, "Site settings", "settings")
+	if err != nil {
+		return err
+	}
+	if p.Site == moderation.AllSites || !p.Me.Administers(p.Site) {
+		return s.pages.render(c, http.StatusForbidden, "forbidden", p)
+	}
+	ctx := c.Request().Context()
+	view := settingsView{Defaults: s.svc.Defaults()}
+	if view.Site, err = s.svc.Site(ctx, p.Me, p.Site); err != nil {
+		return err
+	}
+	if view.Team, err = s.svc.SiteTeam(ctx, p.Me, p.Site); err != nil {
+		return err
+	}
+	if p.Me.Can(moderation.RoleOwner) {
+		if view.All, err = s.svc.ListSites(ctx, p.Me); err != nil {
+			return err
+		}
+	}
+	p.Title = "Settings of " + view.Site.Name
+	p.Scripts, p.Data = []string{"forms.js"}, view
+	return s.pages.render(c, http.StatusOK, "settings", p)
 }

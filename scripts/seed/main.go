@@ -33,19 +33,29 @@ func main() {
 	popular := flag.Int("popular", 200, "approved comments on /popular")
 	workers := flag.Int("workers", 512, "concurrent writers")
 	check := flag.Bool("check", false, "verify the indexes afterwards (storage.DB.Check)")
+	sites := flag.Int("sites", 1, "how many sites, each with --posts posts (the default site, then site-0001… on https://site-0001.example…)")
 	flag.Parse()
-	if err := seed(*data, *posts, *perPost, *popular, *workers, *check); err != nil {
+	if err := seed(*data, *sites, *posts, *perPost, *popular, *workers, *check); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func seed(path string, posts, perPost, popular, workers int, check bool) error {
+func seed(path string, sites, posts, perPost, popular, workers int, check bool) error {
 	ctx := context.Background()
 	db, err := storage.Open(path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	ids := []string{moderation.DefaultSite}
+	for i := 1; i < sites; i++ {
+		s := &moderation.Site{ID: fmt.Sprintf("site-%04d", i), Name: fmt.Sprintf("Site %d", i),
+			Origins: []string{fmt.Sprintf("https://site-%04d.example", i)}, Created: time.Now().UTC()}
+		if err := db.PutSite(ctx, s, true, nil); err != nil {
+			return err
+		}
+		ids = append(ids, s.ID)
+	}
 	// Seeding is all throughput: let big batches form.
 	db.SetBatchLimits(workers, 10*time.Millisecond)
 	bodies, err := renderBodies()
@@ -86,11 +96,14 @@ func seed(path string, posts, perPost, popular, workers int, check bool) error {
 		}
 	}
 	if popular > 0 {
-		queue(job{post: "/popular", n: popular, allApproved: true})
+		queue(job{site: moderation.DefaultSite, post: "/popular", n: popular, allApproved: true})
 	}
-	for i := range posts {
-		if !queue(job{post: fmt.Sprintf("/post/%05d", i), n: perPost}) {
-			break
+queueing:
+	for _, site := range ids {
+		for i := range posts {
+			if !queue(job{site: site, post: fmt.Sprintf("/post/%05d", i), n: perPost}) {
+				break queueing
+			}
 		}
 	}
 	close(jobs)
@@ -99,7 +112,7 @@ func seed(path string, posts, perPost, popular, workers int, check bool) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "seed: %d comments over %d posts in %v\n", written.Load(), posts+min(popular, 1), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "seed: %d comments over %d posts of %d sites in %v\n", written.Load(), len(ids)*posts+min(popular, 1), len(ids), time.Since(start).Round(time.Millisecond))
 	// An installation has its owner: a server started on the file then
 	// measures a restart, not a first start's password hashing.
 	svc, err := moderation.NewService(ctx, db, moderation.Options{})
@@ -116,7 +129,7 @@ func seed(path string, posts, perPost, popular, workers int, check bool) error {
 }
 
 type job struct {
-	post        string
+	site, post  string
 	n           int
 	allApproved bool
 }
@@ -129,7 +142,7 @@ func seedPost(ctx context.Context, db *storage.DB, rng *rand.Rand, bodies []body
 		now := time.Now().UTC()
 		b := bodies[rng.IntN(len(bodies))]
 		c := &moderation.Comment{
-			ID: moderation.NewID(now), Post: j.post,
+			ID: moderation.NewID(now), Site: j.site, Post: j.post,
 			Author: fmt.Sprintf("Reader %d", rng.IntN(5000)), Email: "reader@example.com",
 			Website: "https://example.com/", Body: b.text, HTML: b.html,
 			Status: moderation.StatusApproved, Created: now, Updated: now,

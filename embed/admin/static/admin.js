@@ -4,6 +4,16 @@
 window.Parley = (() => {
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : '';
+  // The site the page is about ("*" for all of one's sites): every API call
+  // that names none is for it.
+  const siteMeta = document.querySelector('meta[name="parley-site"]');
+  const site = siteMeta ? siteMeta.content : '';
+  const forSite = (url) => {
+    if (!site || !url.startsWith('/api/admin/')) return url;
+    const u = new URL(url, location.origin);
+    if (!u.searchParams.has('site')) u.searchParams.set('site', site);
+    return u.pathname + u.search;
+  };
 
   class ApiError extends Error {
     constructor(status, code, message, fields) {
@@ -25,7 +35,7 @@ window.Parley = (() => {
     if (opts.poll) headers['X-Parley-Poll'] = '1';
     let res;
     try {
-      res = await fetch(url, {
+      res = await fetch(forSite(url), {
         method, headers, credentials: 'same-origin', keepalive: !!opts.keepalive,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -112,6 +122,17 @@ window.Parley = (() => {
 
   document.addEventListener('DOMContentLoaded', () => {
     localTimes(document);
+    // g focuses the site switcher. Choosing a site does nothing by itself
+    // (arrowing through a list must not leave the page); Open goes there.
+    const switcher = document.getElementById('site-switch');
+    if (switcher) {
+      document.addEventListener('keydown', (e) => {
+        if (e.key === 'g' && !e.ctrlKey && !e.metaKey && !e.altKey && !e.target.closest('input, textarea, select, [contenteditable]')) {
+          e.preventDefault();
+          switcher.focus();
+        }
+      });
+    }
     setInterval(() => { if (!document.hidden) refreshCounts(); }, 30000);
     document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshCounts(); });
   });

@@ -8,13 +8,30 @@
 (() => {
   const P = window.Parley;
 
+  // A name with dots ("settings.max_links") nests; data-type="number" or
+  // "bool" converts, and such a field left empty is left out (it follows
+  // the server's default), as is an empty data-optional list.
   function fields(form) {
     const body = {};
     for (const el of form.elements) {
       if (!el.name || el.type === 'submit') continue;
-      body[el.name] = el.hasAttribute('data-list')
+      let value = el.hasAttribute('data-list')
         ? el.value.split('\n').map(s => s.trim()).filter(Boolean)
         : el.value;
+      const type = el.dataset.type;
+      const nested = el.name.includes('.');
+      if ((type || nested) && value === '') continue;
+      if (el.hasAttribute('data-optional') && value.length === 0) continue;
+      if (type === 'number') value = Number(value);
+      if (type === 'bool') value = value === 'true';
+      const path = el.name.split('.');
+      let at = body;
+      for (const key of path.slice(0, -1)) at = at[key] = at[key] || {};
+      at[path[path.length - 1]] = value;
+    }
+    for (const el of form.querySelectorAll('[name*="."]')) {
+      const top = el.name.split('.')[0];
+      if (!(top in body)) body[top] = {}; // every setting left empty: all defaults
     }
     return body;
   }
@@ -76,8 +93,10 @@
     try {
       const data = await P.api('GET', form.dataset.load, undefined, { feature: form.dataset.feature });
       for (const el of form.elements) {
-        if (!el.name || !(el.name in data)) continue;
-        el.value = Array.isArray(data[el.name]) ? data[el.name].join('\n') : data[el.name];
+        if (!el.name) continue;
+        const value = el.name.split('.').reduce((at, key) => (at == null ? undefined : at[key]), data);
+        if (value === undefined || value === null) continue;
+        el.value = Array.isArray(value) ? value.join('\n') : String(value);
       }
     } catch (err) {
       status(form, err.message, true);

@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ type Metrics struct {
 	submissions   *prometheus.CounterVec
 	moderations   *prometheus.CounterVec
 	notifications *prometheus.CounterVec
+	sites         siteLabels
 }
 
 // SubmitRoute is the route whose refusals count as refused submissions.
@@ -50,22 +52,23 @@ func New(svc *moderation.Service, src Source) *Metrics {
 		}, []string{"method", "route", "code"}),
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_submissions_total",
-			Help: "Comment submissions by outcome: pending, spam, approved (trusted commenter), refused (4xx), error (5xx).",
-		}, []string{"outcome"}),
+			Help: "Comment submissions by site and outcome: pending, spam, approved (trusted commenter), refused (4xx), error (5xx); refusals before a site is known count under site \"unknown\".",
+		}, []string{"site", "outcome"}),
 		moderations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_moderation_actions_total",
-			Help: "Comments moved by moderators, by action: approve, reject, spam, delete.",
-		}, []string{"action"}),
+			Help: "Comments moved by moderators, by site and action: approve, reject, spam, delete.",
+		}, []string{"site", "action"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_notifications_total",
 			Help: "Notification attempts by channel (email, webhook) and outcome (sent, error, given_up, skipped).",
 		}, []string{"channel", "outcome"}),
 	}
+	m.sites.known = map[string]bool{}
 	for _, o := range []string{"pending", "spam", "approved", "refused", "error"} {
-		m.submissions.WithLabelValues(o)
+		m.submissions.WithLabelValues(moderation.DefaultSite, o)
 	}
 	for _, a := range []moderation.Action{moderation.ActionApprove, moderation.ActionReject, moderation.ActionSpam, moderation.ActionDelete} {
-		m.moderations.WithLabelValues(string(a))
+		m.moderations.WithLabelValues(moderation.DefaultSite, string(a))
 	}
 	for _, ch := range []string{"email", "webhook"} {
 		for _, o := range []string{"sent", "error", "given_up", "skipped"} {
@@ -87,17 +90,42 @@ var actionOf = map[moderation.Status]moderation.Action{
 
 func (m *Metrics) count(_ context.Context, e moderation.Event) {
 	for _, c := range e.Comments {
+		site := m.sites.label(c.Site)
 		switch e.Kind {
 		case moderation.EventSubmitted:
-			m.submissions.WithLabelValues(string(c.Status)).Inc()
+			m.submissions.WithLabelValues(site, string(c.Status)).Inc()
 		case moderation.EventModerated:
 			if a, ok := actionOf[c.Status]; ok {
-				m.moderations.WithLabelValues(string(a)).Inc()
+				m.moderations.WithLabelValues(site, string(a)).Inc()
 			}
 		case moderation.EventDeleted:
-			m.moderations.WithLabelValues(string(moderation.ActionDelete)).Inc()
+			m.moderations.WithLabelValues(site, string(moderation.ActionDelete)).Inc()
 		}
 	}
+}
+
+// MaxSiteLabels bounds the site label: the first sites seen keep their own
+// series, the rest are counted under "other", so that an instance of
+// thousands of blogs does not make thousands of series per metric.
+const MaxSiteLabels = 100
+
+// siteLabels hands out the bounded site label.
+type siteLabels struct {
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+func (l *siteLabels) label(site string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.known[site] {
+		return site
+	}
+	if len(l.known) >= MaxSiteLabels {
+		return "other"
+	}
+	l.known[site] = true
+	return site
 }
 
 // ObserveRequest records one answered request. route is the route
@@ -111,9 +139,9 @@ func (m *Metrics) ObserveRequest(method, route string, code int, d time.Duration
 	if method == http.MethodPost && route == SubmitRoute {
 		switch {
 		case code >= 500:
-			m.submissions.WithLabelValues("error").Inc()
+			m.submissions.WithLabelValues("unknown", "error").Inc()
 		case code >= 400:
-			m.submissions.WithLabelValues("refused").Inc()
+			m.submissions.WithLabelValues("unknown", "refused").Inc()
 		}
 	}
 }

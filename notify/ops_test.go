@@ -70,7 +70,7 @@ func TestMetricsMoveWithActions(t *testing.T) {
 		t.Fatalf("/metrics with a wrong token: %d", status)
 	}
 	before := a.scrape(t)
-	pending := value(t, before, "parley_submissions_total", map[string]string{"outcome": "pending"})
+	pending := value(t, before, "parley_submissions_total", map[string]string{"site": "default", "outcome": "pending"})
 	refused := value(t, before, "parley_submissions_total", map[string]string{"outcome": "refused"})
 	approved := value(t, before, "parley_moderation_actions_total", map[string]string{"action": "approve"})
 	sent := value(t, before, "parley_notifications_total", map[string]string{"channel": "email", "outcome": "sent"})
@@ -89,7 +89,7 @@ func TestMetricsMoveWithActions(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"parley_submissions_total", map[string]string{"outcome": "pending"}, pending + 1},
+		{"parley_submissions_total", map[string]string{"site": "default", "outcome": "pending"}, pending + 1},
 		{"parley_submissions_total", map[string]string{"outcome": "refused"}, refused + 1},
 		{"parley_moderation_actions_total", map[string]string{"action": "approve"}, approved + 1},
 		{"parley_notifications_total", map[string]string{"channel": "email", "outcome": "sent"}, sent + 1},

@@ -21,6 +21,7 @@ import (
 // encoded, so no field a commenter types can add or change a header.
 type message struct {
 	From        *mail.Address
+	SenderName  string // the site's sender name, over the configured sender's; "" keeps it
 	To          string // a bare address, checked by address()
 	Subject     string
 	Body        string

@@ -33,6 +33,9 @@ func (n *Notifier) deliver(ctx context.Context, batch []*moderation.Delivery) (s
 	if err != nil {
 		return "email", err
 	}
+	if d.Comment != "" {
+		msg.SenderName = n.senderName(ctx, d.Site)
+	}
 	return "email", n.mailer.send(ctx, msg)
 }
 
@@ -203,6 +206,14 @@ func (n *Notifier) subject(ctx context.Context, site, text string) string {
 		return text
 	}
 	return "[" + oneLine(n.siteName(ctx, site)) + "] " + text
+}
+
+// senderName is the name a site's emails are sent as, when it chose one.
+func (n *Notifier) senderName(ctx context.Context, site string) string {
+	if s, err := n.store.Site(ctx, siteOf(site)); err == nil && s.Settings.SenderName != nil {
+		return *s.Settings.SenderName
+	}
+	return ""
 }
 
 // settings are a site's settings in effect.

@@ -86,7 +86,11 @@ func newMailer(cfg SMTP, publicURL string) (*mailer, error) {
 // send delivers one message in one conversation, bounded by the timeout.
 // A 55x answer (no such mailbox, refused) is permanent; the rest is retried.
 func (m *mailer) send(ctx context.Context, msg *message) error {
-	msg.From = m.from
+	from := *m.from
+	if msg.SenderName != "" {
+		from.Name = msg.SenderName
+	}
+	msg.From = &from
 	data, err := msg.bytes()
 	if err != nil {
 		return permanent{err}

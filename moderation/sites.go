@@ -133,6 +133,17 @@ func (s *Service) DeleteSite(ctx context.Context, actor Actor, id string, withCo
 	}
 	s.sitesChanged()
 	// Nobody keeps rights on a site that is gone (a new one may take its id).
+	tokens, err := s.store.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		if t.Site == id {
+			if err := s.store.DeleteToken(ctx, t.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+	}
 	mods, err := s.store.Moderators(ctx)
 	if err != nil {
 		return err

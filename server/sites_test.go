@@ -143,17 +143,28 @@ func TestSitesAPI(t *testing.T) {
 	if c := as(http.MethodDelete, "/api/admin/sites/c", nil); c != http.StatusConflict {
 		t.Errorf("removing c with a comment: %d, want 409", c)
 	}
+	cToken, _, err := e.svc.CreateToken(context.Background(), "c-script", moderation.RoleModerator, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c := as(http.MethodDelete, "/api/admin/sites/c?delete_comments=true", nil); c != http.StatusNoContent {
 		t.Errorf("removing c with its comments: %d", c)
 	}
 	if c := e.request(http.MethodGet, "/api/comments?post=/x", nil, "Origin", "https://c.example").Code; c != http.StatusForbidden {
 		t.Errorf("a removed site's origin: %d, want 403", c)
 	}
+	// A new site of the same id does not revive the old site's tokens.
+	if c := as(http.MethodPost, "/api/admin/sites", map[string]any{"id": "c"}); c != http.StatusCreated {
+		t.Fatalf("c again: %d", c)
+	}
+	if c := e.request(http.MethodGet, "/api/admin/comments?site=c", nil, "Authorization", "Bearer "+cToken).Code; c != http.StatusUnauthorized {
+		t.Errorf("the removed site's token: %d, want 401", c)
+	}
 	if c := as(http.MethodDelete, "/api/admin/sites/default", nil); c != http.StatusConflict {
 		t.Errorf("removing the default site: %d, want 409", c)
 	}
 	list := decode[siteList](t, e.request(http.MethodGet, "/api/admin/sites", nil, "Authorization", "Bearer "+owner))
-	if len(list.Sites) != 3 {
+	if len(list.Sites) != 4 {
 		t.Errorf("sites: %+v", list.Sites)
 	}
 }

@@ -76,7 +76,7 @@ var (
 // DefaultSettings are the instance defaults before any flag changes them.
 func DefaultSettings() Settings {
 	return Settings{MinFillSeconds: 3, MaxLinks: 2, DuplicateMinutes: 10, SenderName: "Parley",
-		Language: "en", Theme: "auto", TitleSource: "document"}
+		Language: "en", Theme: "light", TitleSource: "data-title"}
 }
 
 // In returns the settings in effect for a site with these choices.

@@ -98,6 +98,24 @@ func TestAdminSites(t *testing.T) {
 		t.Errorf("beta's comment after a: %s", got)
 	}
 
+	// The instance's log (owners): the site was added, bert given it.
+	do(t, browser, chromedp.Navigate(a.URL+"/admin/audit?log=instance"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	if log := eval[string](t, browser, `document.querySelector('table.audit').textContent`); !strings.Contains(log, "site.add") {
+		t.Errorf("the instance's log lacks site.add:\n%s", log)
+	}
+	do(t, browser, chromedp.Navigate(a.URL+"/admin/audit?site=beta"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	if log := eval[string](t, browser, `document.querySelector('table.audit').textContent`); !strings.Contains(log, "moderator.site") ||
+		!strings.Contains(log, c.ID) {
+		t.Errorf("beta's log lacks bert's role or the approval:\n%s", log)
+	}
+	if v := axeViolations(t, browser, axe); len(v) > 0 {
+		t.Errorf("audit page:\n%s", strings.Join(v, "\n"))
+	}
+	do(t, browser, chromedp.Navigate(a.URL+"/admin/team"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if row := eval[string](t, browser, `document.querySelector('tr[data-moderator="bert"]').textContent`); !strings.Contains(row, "beta (admin)") {
+		t.Errorf("team row of bert: %q", row)
+	}
+
 	// bert, beta's admin, sees beta only.
 	browser = newBrowser(t)
 	signIn(t, browser, a, "bert")

@@ -298,8 +298,9 @@ func (s *Server) handleQueueItems(c echo.Context) error {
 
 // auditView is the audit page's data.
 type auditView struct {
-	Entries []moderation.AuditEntry
-	Next    uint64
+	Entries  []moderation.AuditEntry
+	Next     uint64
+	Instance bool // the instance's own log (owners): sign-ins, team, tokens, sites
 }
 
 // handleAuditPage shows moderator actions, newest first.
@@ -309,11 +310,16 @@ func (s *Server) handleAuditPage(c echo.Context) error {
 		return err
 	}
 	before, _ := strconv.ParseUint(c.QueryParam("before"), 10, 64)
-	entries, err := s.svc.AuditLog(c.Request().Context(), p.Me, p.Site, 100, before)
+	instance := c.QueryParam("log") == "instance" && p.Me.Can(moderation.RoleOwner)
+	site := p.Site
+	if instance {
+		site = ""
+	}
+	entries, err := s.svc.AuditLog(c.Request().Context(), p.Me, site, 100, before)
 	if err != nil {
 		return err
 	}
-	view := auditView{Entries: entries}
+	view := auditView{Entries: entries, Instance: instance}
 	if n := len(entries); n == 100 && entries[n-1].Seq > 1 {
 		view.Next = entries[n-1].Seq
 	}

@@ -4,13 +4,18 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"parley/moderation"
 )
 
 func TestAdminPagesRender(t *testing.T) {
 	e := newAdminEnv(t, "http://127.0.0.1:8080")
 	e.submit("/hello", "Ada", "Hello *there*")
+	if _, _, err := e.svc.CreateToken(t.Context(), "script", moderation.RoleAdmin, moderation.DefaultSite); err != nil {
+		t.Fatal(err)
+	}
 	cookie, _ := e.login("admin")
-	for _, path := range []string{"/admin", "/admin?status=approved", "/admin/audit", "/admin/team", "/admin/settings", "/admin/account"} {
+	for _, path := range []string{"/admin", "/admin?status=approved", "/admin/audit", "/admin/audit?log=instance", "/admin/team", "/admin/settings", "/admin/settings?site=default", "/admin?site=*", "/admin/account"} {
 		rec := e.do(request{method: http.MethodGet, path: path, cookie: cookie})
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)

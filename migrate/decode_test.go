@@ -296,3 +296,12 @@ func FuzzDecoders(f *testing.F) {
 		}
 	})
 }
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -55,10 +55,7 @@ func (d *disqusDecoder) Next() (*moderation.ImportRecord, error) {
 	for {
 		start, err := d.next()
 		if err == io.EOF {
-			if !d.root {
-				return nil, &FileError{Err: fmt.Errorf("this is not a Disqus export: it has no <disqus> element")}
-			}
-			return nil, io.EOF
+			return nil, d.end()
 		}
 		if err != nil {
 			return nil, err
@@ -82,6 +79,17 @@ func (d *disqusDecoder) Next() (*moderation.ImportRecord, error) {
 			return d.record(&p, line), nil
 		}
 	}
+}
+
+// end says why a file that yielded no comment did not, or reports io.EOF.
+func (d *disqusDecoder) end() error {
+	switch {
+	case !d.root:
+		return &FileError{Err: fmt.Errorf("this is not a Disqus export: it has no <disqus> element")}
+	case d.n > 0:
+		return io.EOF
+	}
+	return &NoCommentsError{Reason: fmt.Sprintf("it has %d threads but no <post>", len(d.threads))}
 }
 
 func (d *disqusDecoder) record(p *disqusPost, line int) *moderation.ImportRecord {

@@ -203,6 +203,15 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
+// NoCommentsError is a file that was read to its end without yielding a
+// single comment: the wrong format, or a file of posts without comments.
+// It is an error so that such an import never looks like a success.
+type NoCommentsError struct {
+	Reason string // why, in words: what the file held instead
+}
+
+func (e *NoCommentsError) Error() string { return "the file holds no comments: " + e.Reason }
+
 // errNewer is a Parley export of a schema this Parley does not know.
 var errNewer = fmt.Errorf("the file was written by a newer Parley (schema version above %d): upgrade Parley to import it", SchemaVersion)
 

@@ -119,6 +119,7 @@ const maxLine = 4 << 20
 type ndjsonDecoder struct {
 	r       *bufio.Reader
 	line, n int
+	header  bool // the file began with an export header
 }
 
 func newNDJSONDecoder(r io.Reader) *ndjsonDecoder {
@@ -128,6 +129,9 @@ func newNDJSONDecoder(r io.Reader) *ndjsonDecoder {
 func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 	for {
 		raw, tooLong, err := d.readLine()
+		if errors.Is(err, io.EOF) {
+			return nil, d.end()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -141,6 +145,7 @@ func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 				if err != nil {
 					return nil, &FileError{Line: d.line, Err: err}
 				}
+				d.header = true
 				continue
 			}
 		}
@@ -153,6 +158,18 @@ func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 		rec.Comment, rec.Problem = decodeComment(raw)
 		return rec, nil
 	}
+}
+
+// end reports io.EOF, or why a file yielded no comment. A Parley export of
+// no comments says so in its header, and imports as nothing.
+func (d *ndjsonDecoder) end() error {
+	switch {
+	case d.n > 0 || d.header:
+		return io.EOF
+	case d.line == 0:
+		return &NoCommentsError{Reason: "it is empty"}
+	}
+	return &NoCommentsError{Reason: "it has only blank lines"}
 }
 
 // readLine returns the next line without its end, or only whether it was
@@ -214,6 +231,7 @@ type jsonDecoder struct {
 	dec     *json.Decoder
 	started bool
 	done    bool
+	header  bool // the document is a Parley export
 	n       int
 }
 
@@ -237,6 +255,9 @@ func (d *jsonDecoder) Next() (*moderation.ImportRecord, error) {
 		if _, err := d.dec.Token(); err != nil { // the closing ]
 			return nil, d.fileError(err)
 		}
+		if d.n == 0 && !d.header {
+			return nil, &NoCommentsError{Reason: "its array of comments is empty"}
+		}
 		return nil, io.EOF
 	}
 	var raw json.RawMessage
@@ -253,6 +274,9 @@ func (d *jsonDecoder) Next() (*moderation.ImportRecord, error) {
 // checking the schema version on the way.
 func (d *jsonDecoder) seekComments() error {
 	tok, err := d.dec.Token()
+	if errors.Is(err, io.EOF) && d.src.err == nil {
+		return &NoCommentsError{Reason: "it is empty"}
+	}
 	if err != nil {
 		return d.fileError(err)
 	}
@@ -273,6 +297,12 @@ func (d *jsonDecoder) seekComments() error {
 				return d.fileError(errors.New(`"comments" must be an array`))
 			}
 			return nil
+		case "format":
+			var f string
+			if err := d.dec.Decode(&f); err != nil {
+				return d.fileError(err)
+			}
+			d.header = f == schemaName
 		case "version":
 			var v int
 			if err := d.dec.Decode(&v); err != nil {

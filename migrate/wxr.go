@@ -5,15 +5,20 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"parley/moderation"
 )
 
-// wpNamespace starts the namespace of WordPress's elements in every WXR
-// version (1.0, 1.1, 1.2).
-const wpNamespace = "http://wordpress.org/export/"
+// wpNamespace matches the namespaces WordPress has written its elements in:
+// WXR 1.0, 1.1 and 1.2, over http or https.
+var wpNamespace = regexp.MustCompile(`^https?://wordpress\.org/export/1\.\d+/$`)
+
+// maxWPPrefixes bounds the namespaces a file may bind to "wp".
+const maxWPPrefixes = 8
 
 // wxrDateLayout is how WXR writes times.
 const wxrDateLayout = "2006-01-02 15:04:05"
@@ -195,6 +200,9 @@ type wxrDecoder struct {
 	rss    bool
 	inItem bool
 	item   wxrItem
+	wp     []string // the namespaces the file binds to the prefix "wp"
+	items  int      // posts seen, to say why a file had no comments
+	others int      // <comment> elements outside WordPress's namespace
 }
 
 func newWXRDecoder(r io.Reader, opts DecodeOptions) *wxrDecoder {
@@ -205,25 +213,26 @@ func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 	for {
 		start, err := d.next()
 		if err == io.EOF {
-			if !d.rss {
-				return nil, &FileError{Err: fmt.Errorf("this is not a WordPress export: it has no <rss> element")}
-			}
-			return nil, io.EOF
+			return nil, d.end()
 		}
 		if err != nil {
 			return nil, err
 		}
+		d.bindings(&start)
 		name := start.Name
 		switch {
 		case d.depth == 1 && name.Local == "rss":
 			d.rss = true
 		case d.depth == 3 && name.Local == "item":
+			d.items++
 			d.inItem, d.item = true, wxrItem{ids: map[string]string{}}
 		case d.depth == 3 && (name.Local == "base_site_url" || (name.Local == "link" && name.Space == "" && d.site == "")):
 			if d.site, err = d.text(&start); err != nil {
 				return nil, err
 			}
-		case d.depth == 4 && d.inItem && name.Local == "comment" && strings.HasPrefix(name.Space, wpNamespace):
+		case d.depth == 4 && d.inItem && name.Local == "comment" && !d.isWP(name.Space):
+			d.others++
+		case d.depth == 4 && d.inItem && name.Local == "comment":
 			line := d.line()
 			var c wxrComment
 			if err := d.decode(&c, &start); err != nil {
@@ -239,6 +248,40 @@ func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 	}
 }
 
+// end says why a file that yielded no comment did not, or reports io.EOF.
+func (d *wxrDecoder) end() error {
+	switch {
+	case !d.rss:
+		return &FileError{Err: fmt.Errorf("this is not a WordPress export: it has no <rss> element")}
+	case d.n > 0:
+		return io.EOF
+	case d.items == 0:
+		return &NoCommentsError{Reason: "it is an RSS file without any <item> (post)"}
+	case d.others > 0:
+		return &NoCommentsError{Reason: fmt.Sprintf(
+			"its %d <comment> elements are not in WordPress's namespace: WordPress writes <wp:comment>, with wp bound to https://wordpress.org/export/1.2/",
+			d.others)}
+	}
+	return &NoCommentsError{Reason: fmt.Sprintf("none of its %d posts has a <wp:comment>", d.items)}
+}
+
+// bindings notes the namespaces an element binds to the prefix "wp". As
+// WordPress's importer does, the file's own "wp" prefix names WordPress's
+// namespace, whatever version or scheme it declares.
+func (d *wxrDecoder) bindings(start *xml.StartElement) {
+	for _, a := range start.Attr {
+		if a.Name.Space == "xmlns" && a.Name.Local == "wp" && len(d.wp) < maxWPPrefixes {
+			d.wp = append(d.wp, a.Value)
+		}
+	}
+}
+
+// isWP reports whether space is WordPress's namespace: one the file binds to
+// "wp", one WordPress has written, or the prefix wp left unbound.
+func (d *wxrDecoder) isWP(space string) bool {
+	return space == "wp" || wpNamespace.MatchString(space) || slices.Contains(d.wp, space)
+}
+
 // itemField notes the post fields that post keys are made of.
 func (d *wxrDecoder) itemField(start *xml.StartElement) error {
 	var field *string
@@ -247,7 +290,7 @@ func (d *wxrDecoder) itemField(start *xml.StartElement) error {
 		field = &d.item.link
 	case n.Local == "guid" && n.Space == "":
 		field = &d.item.guid
-	case n.Local == "post_id" && strings.HasPrefix(n.Space, wpNamespace):
+	case n.Local == "post_id" && d.isWP(n.Space):
 		field = &d.item.postID
 	case n.Local == "thread_identifier":
 		field = &d.item.identifier

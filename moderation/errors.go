@@ -17,6 +17,7 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeRateLimited  Code = "rate_limited"
 	CodeTooLarge     Code = "too_large"
+	CodeUnreadable   Code = "unreadable_file" // an import file with no comment, or broken past repair
 	CodeUnsupported  Code = "unsupported_media_type"
 	CodeConflict     Code = "conflict"
 	CodeUnavailable  Code = "unavailable"

@@ -2,11 +2,14 @@ package moderation
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -379,6 +382,9 @@ const maxHistory = 1000
 // restored checks a comment from a Parley export and makes it safe while
 // keeping it exact: a genuine export passes unchanged.
 func (s *Service) restored(c *Comment) (*ImportItem, error) {
+	if c.ID == "" && !c.Created.IsZero() {
+		c.ID = contentID(c)
+	}
 	switch {
 	case !idPattern.MatchString(c.ID):
 		return nil, invalid("id", "must be 1 to 64 letters, digits, - or _")
@@ -404,8 +410,20 @@ func (s *Service) restored(c *Comment) (*ImportItem, error) {
 			return nil, err
 		}
 		c.Post, c.Author, c.Email, c.Website, c.Body = sub.Post, sub.Author, sub.Email, sub.Website, sub.Body
+		if c.HTML == "" {
+			// A record a script wrote may carry only the text: render it as
+			// a submission's would be.
+			html, err := s.renderer.Render(c.Body)
+			if err != nil {
+				return nil, err
+			}
+			c.HTML = html
+		}
 		c.HTML = s.renderer.Sanitize(c.HTML)
 		c.UserAgent = truncate(c.UserAgent, maxUserAgent)
+	}
+	if c.Updated.IsZero() {
+		c.Updated = c.Created
 	}
 	c.Depth = 0
 	return &ImportItem{
@@ -413,6 +431,21 @@ func (s *Service) restored(c *Comment) (*ImportItem, error) {
 		Key:     importKey("parley", "", c.ID),
 		Attach:  func(parent *Comment) error { return placeReply(c, parent, false) },
 	}, nil
+}
+
+// contentID gives a record without an id, written by a script that had no
+// Parley ids to give, an id made from its content: the same record gets the
+// same id on every import, so importing the file twice creates nothing
+// twice. Like NewID's, it sorts by creation time; the rest is a hash of what
+// tells two comments apart.
+func contentID(c *Comment) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{
+		c.Post, c.Parent, c.Author, c.Email, c.Website, c.Body, c.HTML, c.Created.UTC().Format(time.RFC3339Nano),
+	}, "\x00")))
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(c.Created.UnixMilli())<<16)
+	copy(b[6:], sum[:10])
+	return idEncoding.EncodeToString(b[:])
 }
 
 // checkImported applies the submission rules to imported fields, except that

@@ -18,6 +18,7 @@ var statusOf = map[moderation.Code]int{
 	moderation.CodeForbidden:    http.StatusForbidden,
 	moderation.CodeRateLimited:  http.StatusTooManyRequests,
 	moderation.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	moderation.CodeUnreadable:   http.StatusUnprocessableEntity,
 	moderation.CodeUnsupported:  http.StatusUnsupportedMediaType,
 	moderation.CodeConflict:     http.StatusConflict,
 	moderation.CodeUnavailable:  http.StatusServiceUnavailable,

@@ -135,11 +135,15 @@ func uploadedFile(r *http.Request, limit int64) (io.Reader, error) {
 func importError(err error, limit int64, res moderation.ImportResult) error {
 	var mbe *http.MaxBytesError
 	var fe *migrate.FileError
+	var none *migrate.NoCommentsError
 	switch {
 	case errors.As(err, &mbe):
 		return tooLarge(limit, res.Created)
+	case errors.As(err, &none):
+		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf(
+			"The file holds no comments to import: %s. Nothing was imported.", none.Reason))
 	case errors.As(err, &fe):
-		return moderation.Errorf(moderation.CodeValidation, fmt.Sprintf(
+		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf(
 			"The file could not be read to its end (%v). %s", fe, kept(res.Created)))
 	}
 	return err

@@ -132,8 +132,8 @@ func TestBrokenFilesSayWhere(t *testing.T) {
 	}{
 		{migrate.JSON, string(golden[:len(golden)/2]), 3, "after comment"},
 		{migrate.JSON, `{"format":"parley-comments","version":1}`, 0, `no "comments" array`},
-		{migrate.JSON, `<html>`, 0, "invalid character '<'"},
-		{migrate.JSON, `"just a string"`, 0, "expected a Parley export"},
+		{migrate.JSON, `<html>`, 0, "line 1: this is not a Parley json export: it starts with '<'"},
+		{migrate.JSON, `"just a string"`, 0, "this is not a Parley json export"},
 		{migrate.WXR, string(wxr[:cut]) + "</wp:comment></channel></rss>", 8, "line 185: the XML is broken: element <item> closed by </channel>"},
 		{migrate.WXR, `<html><body>hi</body></html>`, 0, "not a WordPress export"},
 		{migrate.Disqus, `<rss version="2.0"><channel></channel></rss>`, 0, "not a Disqus export"},

@@ -192,6 +192,17 @@ func NewDecoder(f Format, r io.Reader, opts DecodeOptions) (moderation.RecordRea
 type FileError struct {
 	Line int // 0 when unknown
 	Err  error
+	// CutShort is set when the file ends in the middle of the document: an
+	// interrupted download or upload. The whole file can get further.
+	CutShort bool
+}
+
+// Advice says whether importing again can get further, and how.
+func (e *FileError) Advice() string {
+	if e.CutShort {
+		return "The file ends in the middle of the document: it was cut short. Import the complete file: what was imported is skipped, and the import goes on from there."
+	}
+	return "Importing the same file again stops at the same place: repair the file there (or remove what is broken) and import it again; what was imported is skipped."
 }
 
 func (e *FileError) Error() string {

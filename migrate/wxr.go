@@ -159,36 +159,52 @@ func (e *wxrEncoder) Close() error {
 
 // wxrComment is a <wp:comment> as WordPress writes it.
 type wxrComment struct {
-	ID       string `xml:"comment_id"`
-	Author   string `xml:"comment_author"`
-	Email    string `xml:"comment_author_email"`
-	URL      string `xml:"comment_author_url"`
-	IP       string `xml:"comment_author_IP"`
-	Date     string `xml:"comment_date"`
-	DateGMT  string `xml:"comment_date_gmt"`
-	Content  string `xml:"comment_content"`
-	Approved string `xml:"comment_approved"`
-	Type     string `xml:"comment_type"`
-	Parent   string `xml:"comment_parent"`
-	Meta     []struct {
-		Key   string `xml:"meta_key"`
-		Value string `xml:"meta_value"`
-	} `xml:"commentmeta"`
+	ID, Author, Email, URL, IP, Date, DateGMT, Content, Approved, Type, Parent string
+
+	// What Parley's own WXR carries as comment meta.
+	ParleyID, ParleyStatus string
+
+	long string // the first field longer than maxField
 }
 
-func (c *wxrComment) meta(key string) string {
-	for _, m := range c.Meta {
-		if m.Key == key {
-			return strings.TrimSpace(m.Value)
-		}
+// readComment reads the <wp:comment> that next just returned. Of its meta,
+// only Parley's own is kept, so that a comment of a million meta costs no
+// more than one of none.
+func (d *wxrDecoder) readComment() (*wxrComment, error) {
+	var c wxrComment
+	var key, value string
+	fields := map[string]*string{
+		"comment_id": &c.ID, "comment_author": &c.Author, "comment_author_email": &c.Email,
+		"comment_author_url": &c.URL, "comment_author_IP": &c.IP, "comment_date": &c.Date,
+		"comment_date_gmt": &c.DateGMT, "comment_content": &c.Content, "comment_approved": &c.Approved,
+		"comment_type": &c.Type, "comment_parent": &c.Parent,
+		"commentmeta/meta_key": &key, "commentmeta/meta_value": &value,
 	}
-	return ""
+	err := d.fields(func(f *xmlField) {
+		if f.long && c.long == "" {
+			c.long = f.path
+		}
+		if field, ok := fields[f.path]; ok {
+			*field = f.text
+			return
+		}
+		if f.path == "commentmeta" {
+			switch strings.TrimSpace(key) {
+			case "parley_id":
+				c.ParleyID = strings.TrimSpace(value)
+			case "parley_status":
+				c.ParleyStatus = strings.TrimSpace(value)
+			}
+			key, value = "", ""
+		}
+	})
+	return &c, err
 }
 
 // wxrItem is what the decoder knows of the post whose comments it reads.
 type wxrItem struct {
 	link, guid, postID, identifier string
-	ids                            map[string]string // WordPress comment id → the id its record was given
+	ids                            map[string]string // WordPress comment id → the Parley id its meta gave
 }
 
 // wxrDecoder streams the comments of a WXR file. WordPress writes a post's
@@ -227,19 +243,19 @@ func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 			d.items++
 			d.inItem, d.item = true, wxrItem{ids: map[string]string{}}
 		case d.depth == 3 && (name.Local == "base_site_url" || (name.Local == "link" && name.Space == "" && d.site == "")):
-			if d.site, err = d.text(&start); err != nil {
+			if d.site, err = d.text(); err != nil {
 				return nil, err
 			}
 		case d.depth == 4 && d.inItem && name.Local == "comment" && !d.isWP(name.Space):
 			d.others++
 		case d.depth == 4 && d.inItem && name.Local == "comment":
-			line := d.line()
-			var c wxrComment
-			if err := d.decode(&c, &start); err != nil {
+			line := d.begin()
+			c, err := d.readComment()
+			if err != nil {
 				return nil, err
 			}
 			d.n++
-			return d.record(&c, line), nil
+			return d.record(c, line), nil
 		case d.depth == 4 && d.inItem:
 			if err := d.itemField(&start); err != nil {
 				return nil, err
@@ -297,7 +313,7 @@ func (d *wxrDecoder) itemField(start *xml.StartElement) error {
 	default:
 		return nil
 	}
-	s, err := d.text(start)
+	s, err := d.text()
 	*field = s
 	return err
 }
@@ -312,10 +328,10 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 		Author: strings.TrimSpace(c.Author), Email: strings.TrimSpace(c.Email), Website: strings.TrimSpace(c.URL),
 		IP: c.IP, HTML: c.Content,
 	}
-	if id := c.meta("parley_id"); id != "" {
-		f.Source, f.Site, f.ID = "parley", "", id
+	if c.ParleyID != "" {
+		f.Source, f.Site, f.ID = "parley", "", c.ParleyID
+		d.item.ids[strings.TrimSpace(c.ID)] = f.ID
 	}
-	d.item.ids[strings.TrimSpace(c.ID)] = f.ID
 	if p := strings.TrimSpace(c.Parent); p != "" && p != "0" {
 		f.ParentID = p
 		if id, ok := d.item.ids[p]; ok {
@@ -323,6 +339,14 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 		}
 	}
 	rec.Foreign = f
+	switch {
+	case c.long != "":
+		rec.Problem = fmt.Sprintf("%s is longer than %d MiB: it was cut while reading", c.long, maxField>>20)
+		return rec
+	case d.src.problem != "":
+		rec.Problem = d.src.problem
+		return rec
+	}
 	switch typ := strings.TrimSpace(c.Type); typ {
 	case "", "comment":
 	default:
@@ -359,7 +383,7 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 
 // wxrStatus maps comment_approved (or Parley's own status) to a status.
 func wxrStatus(c *wxrComment) (moderation.Status, string, error) {
-	if s := moderation.Status(c.meta("parley_status")); s.Valid() || s == moderation.StatusDeleted {
+	if s := moderation.Status(c.ParleyStatus); s.Valid() || s == moderation.StatusDeleted {
 		return s, "", nil
 	}
 	switch v := strings.TrimSpace(c.Approved); v {

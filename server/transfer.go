@@ -143,8 +143,11 @@ func importError(err error, limit int64, res moderation.ImportResult) error {
 		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf(
 			"The file holds no comments to import: %s. Nothing was imported.", none.Reason))
 	case errors.As(err, &fe):
-		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf(
-			"The file could not be read to its end (%v). %s", fe, kept(res.Created)))
+		before := "Nothing was imported."
+		if res.Created > 0 {
+			before = fmt.Sprintf("The %d comments before that point were imported.", res.Created)
+		}
+		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf("The import stopped: %v. %s %s", fe, before, fe.Advice()))
 	}
 	return err
 }

@@ -507,7 +507,7 @@ func TestImportRefusals(t *testing.T) {
 
 	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `<post dsq:id="4100000004"><oops>`, 1)
 	rec = a.do(t, http.MethodPost, "/api/admin/import?format=disqus", a.owner, strings.NewReader(broken))
-	check("broken XML", rec, 422, "unreadable_file", "line 95: the XML is broken: element <oops> closed by </post>). The 3 comments before that point were imported")
+	check("broken XML", rec, 422, "unreadable_file", "The import stopped: line 95: the XML is broken: element <oops> closed by </post>. The 3 comments before that point were imported. Importing the same file again stops at the same place")
 }
 
 // blankLines reads as lines of 1 MiB of spaces.

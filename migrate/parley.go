@@ -222,4 +222,3 @@ func decodeComment(raw []byte) (*moderation.Comment, string) {
 	}
 	return &c, ""
 }
-

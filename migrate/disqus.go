@@ -15,6 +15,7 @@ import (
 // kept until the end of the file, so each keeps only what is bounded.
 type disqusThread struct {
 	post, problem, forum string
+	deleted              bool
 }
 
 // maxKept bounds the forum name kept per thread; post keys are at most 512
@@ -23,7 +24,7 @@ const maxKept = 256
 
 // disqusPost is a <post>: one comment.
 type disqusPost struct {
-	ID, Message, CreatedAt, IsDeleted, IsSpam, Name, Email, Username, IP, Thread, Parent string
+	ID, OwnID, Message, CreatedAt, IsDeleted, IsSpam, Name, Email, Username, IP, Thread, Parent string
 
 	long string // the first field longer than maxField
 }
@@ -80,10 +81,12 @@ func dsqID(attrs []xml.Attr) string {
 
 // readThread reads the <thread> that next just returned.
 func (d *disqusDecoder) readThread() (disqusThread, error) {
-	var identifier, link, forum string
+	var identifier, link, forum, deleted string
 	var long bool
 	err := d.fields(func(f *xmlField) {
 		switch f.path {
+		case "isDeleted":
+			deleted = f.text
 		case "id":
 			identifier, long = strings.TrimSpace(f.text), long || f.long
 		case "link":
@@ -93,6 +96,7 @@ func (d *disqusDecoder) readThread() (disqusThread, error) {
 		}
 	})
 	var t disqusThread
+	t.deleted, _ = disqusBool("isDeleted", deleted)
 	if len(forum) <= maxKept {
 		t.forum = forum
 	}
@@ -116,7 +120,7 @@ const maxPostKey = 512
 // readPost reads the <post> that next just returned into p.
 func (d *disqusDecoder) readPost(p *disqusPost) error {
 	fields := map[string]*string{
-		"message": &p.Message, "createdAt": &p.CreatedAt, "isDeleted": &p.IsDeleted, "isSpam": &p.IsSpam,
+		"id": &p.OwnID, "message": &p.Message, "createdAt": &p.CreatedAt, "isDeleted": &p.IsDeleted, "isSpam": &p.IsSpam,
 		"author/name": &p.Name, "author/email": &p.Email, "author/username": &p.Username, "ipAddress": &p.IP,
 	}
 	return d.fields(func(f *xmlField) {
@@ -149,6 +153,9 @@ func (d *disqusDecoder) end() error {
 
 func (d *disqusDecoder) record(p *disqusPost, line int) *moderation.ImportRecord {
 	rec := &moderation.ImportRecord{Number: d.n, Line: line}
+	if p.ID == "" {
+		p.ID = strings.TrimSpace(p.OwnID) // a post without dsq:id: its own id names it
+	}
 	f := &moderation.Foreign{
 		Source: string(Disqus), ID: p.ID,
 		Author: strings.TrimSpace(p.Name), Email: strings.TrimSpace(p.Email),
@@ -189,10 +196,15 @@ func (d *disqusDecoder) record(p *disqusPost, line int) *moderation.ImportRecord
 	switch {
 	case !ok:
 		rec.Problem = fmt.Sprintf("its thread %q is not in the file", p.Thread)
+		return rec
 	case thread.problem != "":
 		rec.Problem = thread.problem
-	default:
-		f.Site, f.Post = thread.forum, thread.post
+		return rec
+	}
+	f.Site, f.Post = thread.forum, thread.post
+	if thread.deleted && f.Status == moderation.StatusApproved {
+		// The page's discussion was taken down: kept, but not shown.
+		f.Status, f.Note = moderation.StatusRejected, "its thread was deleted in Disqus"
 	}
 	return rec
 }

@@ -136,6 +136,9 @@ func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 			return nil, err
 		}
 		d.line++
+		if d.line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte order mark
+		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 && !tooLong {
 			continue

@@ -54,7 +54,8 @@ type xmlSource struct {
 	pos     int
 	state   int
 	run     int  // bytes of the current text, section or tag
-	quote   byte // in a tag: the quote of the attribute value being read
+	quote   byte // in a tag: the quote of the attribute value being read (or unquoted)
+	afterEq bool // in a tag: an = was the last byte but spaces, a value is next
 	skip    bool // the current text or section passed maxField: dropping the rest
 	tail    [2]byte
 	started bool
@@ -207,6 +208,17 @@ func (s *xmlSource) skipRun() {
 	}
 }
 
+// unquoted is quote while an attribute value without quotes is read.
+const unquoted = 1
+
+// next is the byte after the current one, 0 at the end.
+func (s *xmlSource) next() byte {
+	if p, _ := s.r.Peek(1); len(p) == 1 {
+		return p[0]
+	}
+	return 0
+}
+
 // emit queues unit as part of the current run, or cuts the run at maxField.
 func (s *xmlSource) emit(unit []byte) {
 	if s.skip {
@@ -223,7 +235,7 @@ func (s *xmlSource) emit(unit []byte) {
 
 // begin starts a run of the given kind after the bytes that open it.
 func (s *xmlSource) begin(state int, open string) {
-	s.state, s.run, s.skip, s.quote = state, 0, false, 0
+	s.state, s.run, s.skip, s.quote, s.afterEq = state, 0, false, 0, false
 	s.out = append(s.out, open...)
 }
 
@@ -268,7 +280,29 @@ func (s *xmlSource) tag(c byte, unit []byte) {
 		s.fatal = &FileError{Line: s.line, Err: fmt.Errorf("a tag is longer than %d KiB: this is not a comment export", maxMarkup>>10)}
 		return
 	}
+	space := c == ' ' || c == '\t' || c == '\n' || c == '\r'
 	switch {
+	case s.quote == unquoted && (space || c == '>' || (c == '/' && s.next() == '>')):
+		s.out = append(s.out, '"')
+		s.quote = 0
+	case s.afterEq && !space && c != '"' && c != '\'':
+		// An attribute value without quotes (dsq:id=42), as HTML allows:
+		// read up to the next space or the tag's end, and quoted.
+		s.note("has an attribute value without quotes")
+		s.out = append(s.out, '"')
+		s.quote, s.afterEq = unquoted, false
+		s.run += len(unit)
+		s.out = append(s.out, unit...)
+		return
+	}
+	if !space {
+		s.afterEq = s.quote == 0 && c == '='
+	}
+	switch {
+	case s.quote == unquoted && c == '"':
+		unit = []byte("&quot;")
+	case s.quote == unquoted && c == '&':
+		unit = s.reference()
 	case s.quote == 0 && (c == '"' || c == '\''):
 		s.quote = c
 	case s.quote != 0 && c == s.quote:

@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
 )
 
 // TransferStore is what export, import and backup need from a database,
@@ -448,16 +451,48 @@ func contentID(c *Comment) string {
 	return idEncoding.EncodeToString(b[:])
 }
 
+// MaxImportedBody is the longest body an import takes, in characters:
+// WordPress's own limit for a comment (its 64 KiB column, less its margin).
+// History another system published is taken whole; new submissions keep
+// their own, lower limit.
+const MaxImportedBody = 65525
+
 // checkImported applies the submission rules to imported fields, except that
-// an email may be missing: many systems do not export it.
+// an email may be missing (many systems do not export it) and the body may
+// be as long as MaxImportedBody.
 func (s *Service) checkImported(sub *Submission) error {
+	body := strings.TrimSpace(strings.ReplaceAll(sub.Body, "\r\n", "\n"))
+	sub.Body = "-" // checked below, against the limit for history
 	err := s.validator.Check(sub)
+	sub.Body = body
+	fields := map[string]string{}
 	var ve *ValidationError
-	if errors.As(err, &ve) && sub.Email == "" && ve.Fields["email"] == messages["required"] {
-		delete(ve.Fields, "email")
-		if len(ve.Fields) == 0 {
-			return nil
-		}
+	if errors.As(err, &ve) {
+		fields = ve.Fields
+	} else if err != nil {
+		return err
+	}
+	if sub.Email == "" && fields["email"] == messages["required"] {
+		delete(fields, "email")
+	}
+	if err := s.checkImportedBody(body); err != nil {
+		fields["body"] = err.Error()
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: fields}
+}
+
+// checkImportedBody applies the rules of a comment's text at the limit for
+// history, and says what is wrong in a few words.
+func (s *Service) checkImportedBody(body string) error {
+	if !utf8.ValidString(body) {
+		return errors.New("must be valid UTF-8 text")
+	}
+	err := s.validator.v.Var(body, fmt.Sprintf("required,max=%d,textonly", MaxImportedBody))
+	if errs, ok := err.(validator.ValidationErrors); ok && len(errs) > 0 {
+		return errors.New(message(errs[0]))
 	}
 	return err
 }

@@ -435,7 +435,7 @@ func TestImportInvalidRecords(t *testing.T) {
 		`{"format":"parley-comments","version":1,"exported":"2026-11-28T12:00:00Z"}`,
 		line("GOOD1", "/p/", "", "Ann", "ann@example.com", "fine", "<p>fine</p>\n", "approved"),
 		line("BAD1", "/p/", "", "Ann", "not an email", "fine", "<p>fine</p>\n", "approved"),
-		line("BAD2", "/p/", "", "Ann", "", strings.Repeat("x", 10001), "", "approved"),
+		line("BAD2", "/p/", "", "Ann", "", strings.Repeat("x", moderation.MaxImportedBody+1), "", "approved"),
 		line("BAD3", "/p/", "", "Ann\u202e", "", "fine", "", "approved"),
 		line("BAD4", "/p/", "NOPE", "Ann", "", "reply", "", "approved"),
 		line("BAD 5", "/p/", "", "Ann", "", "fine", "", "approved"),
@@ -446,7 +446,7 @@ func TestImportInvalidRecords(t *testing.T) {
 	res := a.importFile(t, "ndjson", strings.NewReader(file))
 	want := []moderation.RecordProblem{
 		{Record: 2, Line: 3, ID: "BAD1", Reason: "email must be a valid email address"},
-		{Record: 3, Line: 4, ID: "BAD2", Reason: "body must be at most 10000 characters"},
+		{Record: 3, Line: 4, ID: "BAD2", Reason: "body must be at most 65525 characters"},
 		{Record: 4, Line: 5, ID: "BAD3", Reason: "author must not contain invisible or text-direction characters"},
 		{Record: 5, Line: 6, ID: "BAD4", Reason: "its parent is neither earlier in the file nor already stored"},
 		{Record: 6, Line: 7, ID: "BAD 5", Reason: "id must be 1 to 64 letters, digits, - or _"},

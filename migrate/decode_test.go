@@ -271,7 +271,8 @@ func TestNeutralize(t *testing.T) {
 // FuzzDecoders feeds arbitrary bytes to every decoder: each must end with
 // records, io.EOF or an error, never a panic or a loop.
 func FuzzDecoders(f *testing.F) {
-	for _, name := range []string{"wordpress.xml", "disqus.xml", "golden/export.ndjson", "golden/export.json", "golden/export.wxr"} {
+	for _, name := range []string{"wordpress.xml", "disqus.xml", "golden/export.ndjson", "golden/export.json", "golden/export.wxr",
+		"remark42/disqus2.xml", "wordpress-bom-crlf.xml", "disqus-bom-crlf.xml", "parley-bom-crlf.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

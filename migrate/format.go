@@ -200,7 +200,7 @@ type FileError struct {
 // Advice says whether importing again can get further, and how.
 func (e *FileError) Advice() string {
 	if e.CutShort {
-		return "The file ends in the middle of the document: it was cut short. Import the complete file: what was imported is skipped, and the import goes on from there."
+		return "It was cut short (an interrupted download or upload?): import the complete file; what was imported is skipped, and the import goes on from there."
 	}
 	return "Importing the same file again stops at the same place: repair the file there (or remove what is broken) and import it again; what was imported is skipped."
 }

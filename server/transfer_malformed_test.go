@@ -155,7 +155,7 @@ func TestImportStopsOnlyAtTheEndOfReadableFile(t *testing.T) {
 		if rec.Code != http.StatusUnprocessableEntity || code != "unreadable_file" ||
 			!strings.Contains(message, "the file ends in the middle of the document, after comment 2") ||
 			!strings.Contains(message, "The 2 comments before that point were imported.") ||
-			!strings.Contains(message, "it was cut short. Import the complete file") {
+			!strings.Contains(message, "It was cut short (an interrupted download or upload?): import the complete file") {
 			t.Errorf("%s cut short: %d %s", format, rec.Code, rec.Body)
 		}
 		if res := a.importFile(t, format, strings.NewReader(file)); res.Created != 1 || res.Skipped != 2 {

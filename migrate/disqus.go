@@ -180,12 +180,7 @@ func (d *disqusDecoder) record(p *disqusPost, line int) *moderation.ImportRecord
 	case deleted:
 		f.Status, f.Note = moderation.StatusDeleted, "deleted in Disqus"
 	}
-	switch {
-	case p.long != "":
-		rec.Problem = fmt.Sprintf("%s is longer than %d MiB: it was cut while reading", p.long, maxField>>20)
-		return rec
-	case d.src.problem != "":
-		rec.Problem = d.src.problem
+	if rec.Problem = d.problem(p.long); rec.Problem != "" {
 		return rec
 	}
 	if f.Created, err = parseTime(p.CreatedAt); err != nil {

@@ -257,23 +257,7 @@ func (d *jsonDecoder) value(limit int) (raw []byte, long bool, err error) {
 
 // skipString drops the buffered bytes of a string being dropped, up to the
 // next quote or backslash: a hostile string is read at the speed of memory.
-func (d *jsonDecoder) skipString() {
-	for {
-		if _, err := d.r.Peek(1); err != nil {
-			return // value sees the end or the error
-		}
-		buf, _ := d.r.Peek(d.r.Buffered())
-		i := bytes.IndexAny(buf, `"\`)
-		if i < 0 {
-			i = len(buf)
-		}
-		d.line += bytes.Count(buf[:i], []byte("\n"))
-		_, _ = d.r.Discard(i)
-		if i < len(buf) {
-			return
-		}
-	}
-}
+func (d *jsonDecoder) skipString() { skipTo(d.r, `"\`, &d.line) }
 
 // readError turns the end of the file inside the document into a file
 // error that says it was cut short; the reader's own errors pass.

@@ -339,12 +339,7 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 		}
 	}
 	rec.Foreign = f
-	switch {
-	case c.long != "":
-		rec.Problem = fmt.Sprintf("%s is longer than %d MiB: it was cut while reading", c.long, maxField>>20)
-		return rec
-	case d.src.problem != "":
-		rec.Problem = d.src.problem
+	if rec.Problem = d.problem(c.long); rec.Problem != "" {
 		return rec
 	}
 	switch typ := strings.TrimSpace(c.Type); typ {

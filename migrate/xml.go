@@ -137,6 +137,16 @@ func (x *xmlReader) text() (string, error) {
 	}
 }
 
+// problem says why the record just read cannot be imported as read: a
+// field cut at maxField (long names it), or bytes the source had to
+// replace. "" when neither.
+func (x *xmlReader) problem(long string) string {
+	if long != "" {
+		return fmt.Sprintf("%s is longer than %d MiB: it was cut while reading", long, maxField>>20)
+	}
+	return x.src.problem
+}
+
 // begin starts a record: problems noted from here on are its own.
 func (x *xmlReader) begin() (line int) {
 	x.src.problem = ""

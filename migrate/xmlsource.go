@@ -182,28 +182,34 @@ var ascii = func() (b [256]byte) {
 	return b
 }()
 
-// terminators are the bytes that may end a run being dropped.
-var terminators = map[int]byte{inText: '<', inCDATA: ']', inComment: '-', inPI: '?', inDecl: '>'}
+// terminators are the bytes that may end a run being dropped, by state.
+const terminators = "<\x00-]?>" // inText, inTag (never dropped), inComment, inCDATA, inPI, inDecl
 
 // skipRun drops the buffered bytes of a cut run up to the next byte that may
-// end it, counting lines: a hostile field is read at the speed of memory.
+// end it: a hostile field is read at the speed of memory.
 func (s *xmlSource) skipRun() {
+	if skipTo(s.r, terminators[s.state:s.state+1], &s.line) {
+		s.tail = [2]byte{}
+	}
+}
+
+// skipTo discards what r holds up to the next of the stop bytes, or to the
+// end, counting the lines it passes; it reports whether it discarded any.
+func skipTo(r *bufio.Reader, stops string, line *int) (skipped bool) {
 	for {
-		if _, err := s.r.Peek(1); err != nil {
-			return // step sees the end or the error
+		if _, err := r.Peek(1); err != nil {
+			return skipped // the reader's next read sees the end or the error
 		}
-		buf, _ := s.r.Peek(s.r.Buffered())
-		i := bytes.IndexByte(buf, terminators[s.state])
+		buf, _ := r.Peek(r.Buffered())
+		i := bytes.IndexAny(buf, stops)
 		if i < 0 {
 			i = len(buf)
 		}
-		s.line += bytes.Count(buf[:i], []byte("\n"))
-		_, _ = s.r.Discard(i)
-		if i > 0 {
-			s.tail = [2]byte{}
-		}
+		*line += bytes.Count(buf[:i], []byte("\n"))
+		_, _ = r.Discard(i)
+		skipped = skipped || i > 0
 		if i < len(buf) {
-			return
+			return skipped
 		}
 	}
 }
@@ -252,27 +258,25 @@ func (s *xmlSource) text(c byte, unit []byte) {
 	}
 }
 
+// openings are the markup a < may open besides a tag, longest first.
+var openings = []struct {
+	open  string
+	state int
+}{{"<![CDATA[", inCDATA}, {"<!--", inComment}, {"<?", inPI}, {"<!", inDecl}}
+
 // markup starts what a < opens: a tag, a comment, a CDATA section, a
 // processing instruction or a declaration.
 func (s *xmlSource) markup() {
 	p, _ := s.r.Peek(8)
-	switch {
-	case bytes.HasPrefix(p, []byte("!--")):
-		_, _ = s.r.Discard(3)
-		s.begin(inComment, "<!--")
-	case bytes.HasPrefix(p, []byte("![CDATA[")):
-		_, _ = s.r.Discard(8)
-		s.begin(inCDATA, "<![CDATA[")
-	case bytes.HasPrefix(p, []byte("?")):
-		_, _ = s.r.Discard(1)
-		s.begin(inPI, "<?")
-	case bytes.HasPrefix(p, []byte("!")):
-		_, _ = s.r.Discard(1)
-		s.begin(inDecl, "<!")
-	default:
-		s.begin(inTag, "<")
-	}
 	s.tail = [2]byte{}
+	for _, m := range openings {
+		if bytes.HasPrefix(p, []byte(m.open[1:])) {
+			_, _ = s.r.Discard(len(m.open) - 1)
+			s.begin(m.state, m.open)
+			return
+		}
+	}
+	s.begin(inTag, "<")
 }
 
 func (s *xmlSource) tag(c byte, unit []byte) {

@@ -137,7 +137,7 @@ func TestBrokenFilesSayWhere(t *testing.T) {
 		{migrate.WXR, string(wxr[:cut]) + "</wp:comment></channel></rss>", 8, "line 185: the XML is broken: element <item> closed by </channel>"},
 		{migrate.WXR, `<html><body>hi</body></html>`, 0, "not a WordPress export"},
 		{migrate.Disqus, `<rss version="2.0"><channel></channel></rss>`, 0, "not a Disqus export"},
-		{migrate.WXR, `<?xml version="1.0" encoding="ISO-8859-1"?><rss></rss>`, 0, "ISO-8859-1"},
+		{migrate.WXR, `<?xml version="1.0" encoding="ISO-8859-1"?><rss></rss>`, 0, "the file is in ISO-8859-1, not UTF-8: convert it first, e.g. iconv -f ISO-8859-1 -t UTF-8"},
 	}
 	for _, c := range cases {
 		recs, err := decodeAll(c.format, strings.NewReader(c.file), migrate.DecodeOptions{})

@@ -25,6 +25,9 @@ func newXMLReader(r io.Reader) xmlReader {
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
 	dec.Entity = xml.HTMLEntity
+	dec.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) {
+		return nil, fmt.Errorf("the file is in %s, not UTF-8: convert it first, e.g. iconv -f %s -t UTF-8", label, label)
+	}
 	return xmlReader{src: src, dec: dec}
 }
 

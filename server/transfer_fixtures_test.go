@@ -166,9 +166,11 @@ func TestLongImportedCommentsEverywhere(t *testing.T) {
 			t.Errorf("%s: %d %s", action, rec.Code, rec.Body)
 		}
 	}
-	b := newTransferApp(t, nil)
-	if res := b.importFile(t, "wxr", strings.NewReader(surfaces["export wxr"])); res.Created != 2 || res.Invalid != 0 {
-		t.Errorf("the WXR export imported back: %+v", res)
+	for _, f := range []string{"wxr", "ndjson", "json"} {
+		b := newTransferApp(t, nil)
+		if res := b.importFile(t, f, strings.NewReader(surfaces["export "+f])); res.Created != 2 || res.Invalid != 0 {
+			t.Errorf("the %s export imported back: %+v", f, res)
+		}
 	}
 	req := httptest.NewRequest(http.MethodPost, "/api/comments", strings.NewReader(
 		`{"post":"/x/","author":"Ann","email":"ann@example.com","body":"`+strings.Repeat("a", 10001)+`"}`))

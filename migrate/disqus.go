@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -39,7 +40,8 @@ type disqusDecoder struct {
 }
 
 func newDisqusDecoder(r io.Reader, opts DecodeOptions) *disqusDecoder {
-	return &disqusDecoder{xmlReader: newXMLReader(r), opts: opts, threads: map[string]disqusThread{}}
+	prelude := func() string { return `<disqus xmlns:dsq="http://disqus.com/disqus-internals">` }
+	return &disqusDecoder{xmlReader: newXMLReader(r, "post", prelude), opts: opts, threads: map[string]disqusThread{}}
 }
 
 func (d *disqusDecoder) Next() (*moderation.ImportRecord, error) {
@@ -64,7 +66,15 @@ func (d *disqusDecoder) Next() (*moderation.ImportRecord, error) {
 		case d.depth == 2 && start.Name.Local == "post":
 			line := d.begin()
 			p := &disqusPost{ID: dsqID(start.Attr)}
-			if err := d.readPost(p); err != nil {
+			err := d.readPost(p)
+			var broken *brokenRecord
+			if errors.As(err, &broken) {
+				d.n++
+				rec := d.record(p, line)
+				rec.Problem = broken.reason
+				return rec, nil
+			}
+			if err != nil {
 				return nil, err
 			}
 			d.n++

@@ -3,6 +3,7 @@ package migrate
 import (
 	"bufio"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -222,7 +223,22 @@ type wxrDecoder struct {
 }
 
 func newWXRDecoder(r io.Reader, opts DecodeOptions) *wxrDecoder {
-	return &wxrDecoder{xmlReader: newXMLReader(r), opts: opts}
+	d := &wxrDecoder{opts: opts}
+	d.xmlReader = newXMLReader(r, "comment", d.prelude)
+	return d
+}
+
+// prelude reopens the elements around a comment, binding wp as the file did.
+func (d *wxrDecoder) prelude() string {
+	var b strings.Builder
+	b.WriteString("<rss")
+	for i, ns := range d.wp {
+		if i == 0 { // one binding is enough to find WordPress's elements
+			b.WriteString(` xmlns:wp="` + xmlText(ns) + `"`)
+		}
+	}
+	b.WriteString("><channel><item>")
+	return b.String()
 }
 
 func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
@@ -251,6 +267,13 @@ func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 		case d.depth == 4 && d.inItem && name.Local == "comment":
 			line := d.begin()
 			c, err := d.readComment()
+			var broken *brokenRecord
+			if errors.As(err, &broken) {
+				d.n++
+				rec := d.record(c, line)
+				rec.Problem = broken.reason
+				return rec, nil
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -286,7 +309,7 @@ func (d *wxrDecoder) end() error {
 // namespace, whatever version or scheme it declares.
 func (d *wxrDecoder) bindings(start *xml.StartElement) {
 	for _, a := range start.Attr {
-		if a.Name.Space == "xmlns" && a.Name.Local == "wp" && len(d.wp) < maxWPPrefixes {
+		if a.Name.Space == "xmlns" && a.Name.Local == "wp" && len(d.wp) < maxWPPrefixes && !slices.Contains(d.wp, a.Value) {
 			d.wp = append(d.wp, a.Value)
 		}
 	}

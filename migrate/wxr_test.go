@@ -107,3 +107,29 @@ func TestFilesWithoutCommentsSayWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenXMLCostsOneRecord: XML that breaks inside a comment (a tag
+// closed by another, a stray <, the comment's own end tag misspelt) makes
+// that comment invalid, and the reading goes on in the same namespace.
+func TestBrokenXMLCostsOneRecord(t *testing.T) {
+	comment := func(id, author, end string) string {
+		return `<x:comment><x:comment_id>` + id + `</x:comment_id><x:comment_author>` + author + `</x:comment_author>` +
+			`<x:comment_date_gmt>2026-01-01 10:00:00</x:comment_date_gmt><x:comment_content>Hi</x:comment_content>` +
+			`<x:comment_approved>1</x:comment_approved>` + end + "\n"
+	}
+	file := `<rss xmlns:x="urn:not-wordpress" xmlns:wp="https://wordpress.org/export/1.2/"><channel><item><link>https://b.example/p/</link>` + "\n" +
+		strings.ReplaceAll(comment("1", "Ann", "</x:comment>")+comment("2", "Ben</i>", "</x:comment>")+
+			comment("3", "Cy", "</x:commment>")+comment("4", "Di", "</x:comment>")+comment("5", "a < b", "</x:comment>")+
+			comment("6", "Ed", "</x:comment>"), "x:", "wp:") + `</item></channel></rss>`
+	recs := readAll(t, migrate.WXR, strings.NewReader(file), migrate.DecodeOptions{})
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Foreign.Author+"|"+r.Problem)
+	}
+	want := []string{"Ann|", "|line 3: the XML is broken: element <comment_author> closed by </i>",
+		"Cy|line 4: the XML is broken: element <comment> closed by </commment>", "Di|",
+		"|line 6: the XML is broken: expected element name after <", "Ed|"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -18,17 +18,56 @@ type xmlReader struct {
 	dec   *xml.Decoder
 	depth int
 	n     int // records read
+
+	// What recovering from XML broken inside a record needs: the local name
+	// of the record element, the markup that reopens the elements around a
+	// record (with the namespaces they bind), and how many of its start
+	// elements next still has to pass over.
+	record   string
+	prelude  func() string
+	replay   int
+	syntax   bool // the last error was broken XML, not the end of the file
+	inRecord bool // between begin and the next call of next
 }
 
-func newXMLReader(r io.Reader) xmlReader {
+func newXMLReader(r io.Reader, record string, prelude func() string) xmlReader {
 	src := newXMLSource(r)
+	return xmlReader{src: src, dec: newXMLDecoder(src), record: record, prelude: prelude}
+}
+
+func newXMLDecoder(src *xmlSource) *xml.Decoder {
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
 	dec.Entity = xml.HTMLEntity
 	dec.CharsetReader = func(label string, _ io.Reader) (io.Reader, error) {
 		return nil, fmt.Errorf("the file is in %s, not UTF-8: convert it first, e.g. iconv -f %s -t UTF-8", label, label)
 	}
-	return xmlReader{src: src, dec: dec}
+	return dec
+}
+
+// brokenRecord is a record whose XML is broken (a tag closed by another, a
+// stray <): the reader went on after it, and the record is invalid.
+type brokenRecord struct{ reason string }
+
+func (b *brokenRecord) Error() string { return b.reason }
+
+// recover turns broken XML inside a record into that record's problem. The
+// source skips to the record's end tag (or to the next record's start), and
+// a new decoder goes on from there, the elements around the record reopened
+// by the prelude. Anything else (a file cut short, broken XML between
+// records) stays the file error it is.
+func (x *xmlReader) recover(err error) error {
+	var fe *FileError
+	if !x.inRecord || !x.syntax || !errors.As(err, &fe) || x.src.fatal != nil || x.src.err != nil {
+		return err
+	}
+	if !x.src.resume(x.record, x.prelude()) {
+		return &FileError{Line: x.src.line, CutShort: true,
+			Err: fmt.Errorf("the file ends in the middle of the document, after comment %d", x.n)}
+	}
+	x.dec, x.depth, x.syntax = newXMLDecoder(x.src), 0, false
+	x.replay = strings.Count(x.prelude(), "<")
+	return &brokenRecord{reason: fe.Error()}
 }
 
 // token returns the next token, keeping track of depth.
@@ -51,12 +90,15 @@ func (x *xmlReader) token() (xml.Token, error) {
 // next returns the next start element. End elements and text between
 // records are consumed on the way.
 func (x *xmlReader) next() (xml.StartElement, error) {
+	x.inRecord = false
 	for {
 		tok, err := x.token()
 		if err != nil {
 			return xml.StartElement{}, err
 		}
-		if start, ok := tok.(xml.StartElement); ok {
+		if start, ok := tok.(xml.StartElement); ok && x.replay > 0 {
+			x.replay-- // the prelude of a recovery: seen before
+		} else if ok {
 			return start, nil
 		}
 	}
@@ -92,7 +134,7 @@ func (x *xmlReader) fields(fn func(f *xmlField)) error {
 	for {
 		tok, err := x.token()
 		if err != nil {
-			return err
+			return x.recover(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -152,7 +194,7 @@ func (x *xmlReader) problem(long string) string {
 
 // begin starts a record: problems noted from here on are its own.
 func (x *xmlReader) begin() (line int) {
-	x.src.problem = ""
+	x.src.problem, x.inRecord = "", true
 	return x.src.line
 }
 
@@ -173,6 +215,7 @@ func (x *xmlReader) fileError(err error) error {
 	case x.src.eof:
 		err = fmt.Errorf("the file ends in the middle of the document, after comment %d", x.n)
 	case errors.As(err, &syntax):
+		x.syntax = true
 		err = fmt.Errorf("the XML is broken: %s", syntax.Msg)
 	}
 	return &FileError{Line: x.src.line, Err: err, CutShort: x.src.eof}

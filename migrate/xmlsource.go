@@ -214,6 +214,53 @@ func skipTo(r *bufio.Reader, stops string, line *int) (skipped bool) {
 	}
 }
 
+// resume drops what is left of a broken record: it reads to the end tag
+// of the record's element (local name record, any prefix) or to the start of
+// the next one, and queues prelude, then that start, for a new decoder. It
+// reports false at the end of the file.
+func (s *xmlSource) resume(record, prelude string) bool {
+	s.out, s.pos = append(s.out[:0], prelude...), 0
+	s.state, s.run, s.skip, s.quote, s.afterEq, s.tail = inText, 0, false, 0, false, [2]byte{}
+	for {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			return false
+		}
+		if c == '\n' {
+			s.line++
+		}
+		if c != '<' {
+			continue
+		}
+		name, _ := s.r.Peek(maxNameLen)
+		end := bytes.IndexAny(name, " \t\r\n/>")
+		if end == 0 && name[0] == '/' { // an end tag
+			if n := bytes.IndexByte(name, '>'); n > 0 && localName(name[1:n]) == record {
+				_, _ = s.r.Discard(n + 1)
+				return true
+			}
+			continue
+		}
+		if end > 0 && localName(name[:end]) == record {
+			s.out = append(append(s.out, '<'), name[:end]...)
+			_, _ = s.r.Discard(end)
+			s.state, s.run = inTag, end+1
+			return true
+		}
+	}
+}
+
+// maxNameLen bounds the tag names resume reads.
+const maxNameLen = 128
+
+// localName is a qualified name without its prefix.
+func localName(qname []byte) string {
+	if i := bytes.IndexByte(qname, ':'); i >= 0 {
+		qname = qname[i+1:]
+	}
+	return string(qname)
+}
+
 // unquoted is quote while an attribute value without quotes is read.
 const unquoted = 1
 

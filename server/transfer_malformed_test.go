@@ -54,7 +54,7 @@ func parleyRecord(id, extra string) string {
 
 // TestMalformedRecordsBeforeGoodOnes: in every import format, records
 // that cannot be read (booleans, dates, ids, nesting, encodings, broken
-// syntax inside a record) come first; each is counted invalid and reported
+// syntax inside a record, XML tags that do not nest) come first; each is counted invalid and reported
 // with its number, line and reason, and the good records after them are
 // imported.
 func TestMalformedRecordsBeforeGoodOnes(t *testing.T) {
@@ -80,11 +80,14 @@ func TestMalformedRecordsBeforeGoodOnes(t *testing.T) {
 		wxrComment("5", map[string]string{"comment_content": "Bell &#1; here"}),
 		wxrComment("6", map[string]string{"comment_parent": "not-in-the-file"}),
 		wxrComment("7", map[string]string{"comment_author": `<span class=x>Ann</span>`}),
+		strings.Replace(wxrComment("8", nil), "</wp:comment_author>", "</wp:comment_autor>", 1),
+		wxrComment("9", map[string]string{"comment_content": "1 < 2"}),
 	}
 	wxrReasons := []string{`comment_approved "maybe" is not 1, 0, spam or trash`, `comment_date_gmt: "yesterday" is not a date`,
 		"is not valid UTF-8", "has the control character U+0001, which XML does not allow",
 		"has the character reference &#1;, which XML does not allow", "its parent is neither earlier in the file nor already stored",
-		"has an attribute value without quotes"}
+		"has an attribute value without quotes", "the XML is broken: element <comment_author> closed by </comment_autor>",
+		"the XML is broken: expected element name after <"}
 	wxrGood := []string{wxrComment("10", nil), wxrComment("11", map[string]string{"comment_parent": "10", "comment_date_gmt": "2026-01-01 11:00:00"})}
 
 	disqusBad := []string{
@@ -93,9 +96,11 @@ func TestMalformedRecordsBeforeGoodOnes(t *testing.T) {
 		disqusPost("3", "false", "false", "2011-x09-30T22:48:43Z", "Fine.", `"1"`),
 		disqusPost("4", "false", "false", "2026-01-01T10:00:00Z", "Fine \xfe.", `"1"`),
 		disqusPost("5", "false", "false", "2026-01-01T10:00:00Z", "Fine.", `1`),
+		strings.Replace(disqusPost("6", "false", "false", "2026-01-01T10:00:00Z", "Fine.", `"1"`), "<message>", "<message><b>", 1),
 	}
 	disqusReasons := []string{`isSpam: "123" is not true or false`, `isDeleted: "yes" is not true or false`,
-		`createdAt: "2011-x09-30T22:48:43Z" is not a date`, "is not valid UTF-8", "has an attribute value without quotes"}
+		`createdAt: "2011-x09-30T22:48:43Z" is not a date`, "is not valid UTF-8", "has an attribute value without quotes",
+		"the XML is broken: element <b> closed by </message>"}
 	disqusGood := []string{disqusPost("10", "false", "false", "2026-01-01T10:00:00Z", "Fine.", `"1"`),
 		strings.Replace(disqusPost("11", "false", "false", "2026-01-01T11:00:00Z", "Reply.", `"1"`), "</post>", `<parent dsq:id="10"/></post>`, 1)}
 

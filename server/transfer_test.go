@@ -505,9 +505,11 @@ func TestImportRefusals(t *testing.T) {
 	a.handler.ServeHTTP(rec, req)
 	check("streamed too large", rec, 413, "too_large", "larger than the import limit of 1 MiB: split it, or import it on the server with \"parley import\", which has no limit. The 8 comments before that point were imported")
 
-	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `<post dsq:id="4100000004"><oops>`, 1)
+	// Broken between records: XML inside a record that breaks costs only
+	// that record (TestMalformedRecordsBeforeGoodOnes).
+	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `</oops><post dsq:id="4100000004">`, 1)
 	rec = a.do(t, http.MethodPost, "/api/admin/import?format=disqus", a.owner, strings.NewReader(broken))
-	check("broken XML", rec, 422, "unreadable_file", "The import stopped: line 95: the XML is broken: element <oops> closed by </post>. The 3 comments before that point were imported. Importing the same file again stops at the same place")
+	check("broken XML", rec, 422, "unreadable_file", "The import stopped: line 81: the XML is broken: element <disqus> closed by </oops>. The 3 comments before that point were imported. Importing the same file again stops at the same place")
 }
 
 // blankLines reads as lines of 1 MiB of spaces.

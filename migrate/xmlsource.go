@@ -43,7 +43,10 @@ const (
 //     they make their record invalid instead of stopping the file;
 //   - an & that starts no known reference is read as a literal &, as
 //     browsers and WordPress read it; HTML's named entities are known;
+//   - an attribute value without quotes (dsq:id=42) is quoted, and noted;
 //   - a leading byte order mark is dropped.
+//
+// After XML that breaks inside a record, resume skips the rest of it.
 //
 // It is an io.ByteReader, so encoding/xml reads from it byte by byte with
 // no read-ahead: cuts, problem and line always describe what the decoder

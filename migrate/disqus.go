@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -67,18 +66,7 @@ func (d *disqusDecoder) Next() (*moderation.ImportRecord, error) {
 			line := d.begin()
 			p := &disqusPost{ID: dsqID(start.Attr)}
 			err := d.readPost(p)
-			var broken *brokenRecord
-			if errors.As(err, &broken) {
-				d.n++
-				rec := d.record(p, line)
-				rec.Problem = broken.reason
-				return rec, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			d.n++
-			return d.record(p, line), nil
+			return d.yield(err, func() *moderation.ImportRecord { return d.record(p, line) })
 		}
 	}
 }

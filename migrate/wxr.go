@@ -3,7 +3,6 @@ package migrate
 import (
 	"bufio"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -267,18 +266,7 @@ func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 		case d.depth == 4 && d.inItem && name.Local == "comment":
 			line := d.begin()
 			c, err := d.readComment()
-			var broken *brokenRecord
-			if errors.As(err, &broken) {
-				d.n++
-				rec := d.record(c, line)
-				rec.Problem = broken.reason
-				return rec, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			d.n++
-			return d.record(c, line), nil
+			return d.yield(err, func() *moderation.ImportRecord { return d.record(c, line) })
 		case d.depth == 4 && d.inItem:
 			if err := d.itemField(&start); err != nil {
 				return nil, err

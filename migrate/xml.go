@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"parley/moderation"
 )
 
 // xmlReader is what the WXR and Disqus decoders share: a streaming
@@ -50,6 +52,21 @@ func newXMLDecoder(src *xmlSource) *xml.Decoder {
 type brokenRecord struct{ reason string }
 
 func (b *brokenRecord) Error() string { return b.reason }
+
+// yield counts a record just read and makes it with record, giving it the
+// problem of XML that broke inside it; other errors stop the file.
+func (x *xmlReader) yield(err error, record func() *moderation.ImportRecord) (*moderation.ImportRecord, error) {
+	var broken *brokenRecord
+	if err != nil && !errors.As(err, &broken) {
+		return nil, err
+	}
+	x.n++
+	rec := record()
+	if broken != nil {
+		rec.Problem = broken.reason
+	}
+	return rec, nil
+}
 
 // recover turns broken XML inside a record into that record's problem. The
 // source skips to the record's end tag (or to the next record's start), and

@@ -53,6 +53,13 @@ const (
 	keepAliveEvery = 25 * time.Second
 	// reconnectMillis is how soon a browser reconnects a broken stream.
 	reconnectMillis = 1000
+	// streamLifetime is how long one stream lasts before the browser must
+	// reconnect, and so sign in again: a moderator removed, or a session
+	// that ended, hears no more than this much longer.
+	streamLifetime = 5 * time.Minute
+	// eventsRoute is the stream's route; opening it is background work, not
+	// use that keeps a session alive (EventSource sends no custom headers).
+	eventsRoute = "/api/admin/events"
 )
 
 var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
@@ -65,10 +72,11 @@ var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 // service feeds it through listen; a later cross-instance bridge feeds it the
 // same Change values through Publish.
 type eventHub struct {
-	mu      sync.Mutex
-	streams map[*eventStream]struct{}
-	max     int
-	closed  bool
+	mu       sync.Mutex
+	streams  map[*eventStream]struct{}
+	max      int
+	lifetime time.Duration
+	closed   bool
 }
 
 // eventStream is one subscriber: encoded changes, and whether some were lost.
@@ -79,7 +87,7 @@ type eventStream struct {
 }
 
 func newEventHub(max int) *eventHub {
-	return &eventHub{streams: map[*eventStream]struct{}{}, max: max}
+	return &eventHub{streams: map[*eventStream]struct{}{}, max: max, lifetime: streamLifetime}
 }
 
 // listen is the service listener that feeds the hub this instance's changes.
@@ -146,7 +154,8 @@ func (h *eventHub) close() {
 // handleEvents streams committed changes to the admin page as Server-Sent
 // Events: "data: {Change}" per change, "event: resync" after lost changes,
 // and a comment line as keep-alive. The browser's EventSource reconnects by
-// itself after reconnectMillis; the page then resyncs, as nothing is replayed.
+// itself after reconnectMillis (also after streamLifetime, when the server
+// ends the stream); the page then resyncs, as nothing is replayed.
 func (s *Server) handleEvents(c echo.Context) error {
 	st, err := s.events.subscribe()
 	if err != nil {
@@ -184,6 +193,8 @@ func (s *Server) handleEvents(c echo.Context) error {
 	}
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
+	end := time.NewTimer(s.events.lifetime)
+	defer end.Stop()
 	ctx := c.Request().Context()
 	for {
 		var ok bool
@@ -191,6 +202,8 @@ func (s *Server) handleEvents(c echo.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-st.done:
+			return nil
+		case <-end.C:
 			return nil
 		case <-tick.C:
 			ok = send([]byte(": keep-alive\n\n"))

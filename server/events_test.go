@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ type liveServer struct {
 	done  chan error
 }
 
-func startLive(t *testing.T, timeouts Timeouts) *liveServer {
+// startLive starts the server; edit, if any, adjusts it before it serves.
+func startLive(t *testing.T, timeouts Timeouts, edit ...func(*Server)) *liveServer {
 	t.Helper()
 	ctx := context.Background()
 	svc, err := moderation.NewService(ctx, openDB(t), moderation.Options{})
@@ -47,6 +49,9 @@ func startLive(t *testing.T, timeouts Timeouts) *liveServer {
 	token, _, err := svc.CreateToken(ctx, "watcher", moderation.RoleModerator)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range edit {
+		f(srv)
 	}
 	serveCtx, stop := context.WithCancel(ctx)
 	l := &liveServer{t: t, srv: srv, svc: svc, url: url, token: token, stop: stop, done: make(chan error, 1)}
@@ -156,11 +161,10 @@ func TestEventStreamOutlivesTimeouts(t *testing.T) {
 // TestEventStreamAuthAndBound: the stream is for moderators only, and past
 // the bound a stream is refused with the usual JSON error.
 func TestEventStreamAuthAndBound(t *testing.T) {
-	l := startLive(t, Timeouts{})
+	l := startLive(t, Timeouts{}, func(s *Server) { s.events.max = 2 })
 	if res := l.open(""); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("without credentials the stream answers %d", res.StatusCode)
 	}
-	l.srv.events.max = 2
 	for range 2 {
 		if res := l.open(l.token); res.StatusCode != http.StatusOK {
 			t.Fatalf("stream answered %d", res.StatusCode)
@@ -175,6 +179,53 @@ func TestEventStreamAuthAndBound(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusServiceUnavailable || body.Error.Code != "unavailable" {
 		t.Errorf("the third stream: %d %+v, want 503 unavailable", res.StatusCode, body)
+	}
+}
+
+// TestEventStreamLifetime: a stream ends after its lifetime, so the browser
+// reconnects and signs in again; a revoked token is refused then.
+func TestEventStreamLifetime(t *testing.T) {
+	l := startLive(t, Timeouts{}, func(s *Server) { s.events.lifetime = 300 * time.Millisecond })
+	in := lines(l.open(l.token).Body)
+	start := time.Now()
+	for range in {
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the stream lasted %s", d)
+	}
+	tokens, err := l.svc.TokenList(context.Background(), moderation.Actor{Name: "o", Role: moderation.RoleOwner})
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("tokens %v, %v", tokens, err)
+	}
+	if err := l.svc.RevokeToken(context.Background(), moderation.Actor{Name: "o", Role: moderation.RoleOwner}, tokens[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := l.open(l.token); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a revoked token reopens the stream: %d", res.StatusCode)
+	}
+}
+
+// TestEventStreamIsNotUse: an open admin tab's stream does not keep its
+// session alive, like the page's other background requests.
+func TestEventStreamIsNotUse(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	cookie, _ := e.login("admin")
+	open := func() int {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the stream answers, then ends at once
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, e.url+eventsRoute, nil)
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	e.clock.Advance(moderation.SessionIdle - time.Minute)
+	if got := open(); got != http.StatusOK {
+		t.Fatalf("stream within the idle time: %d", got)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if got := open(); got != http.StatusUnauthorized {
+		t.Fatalf("the stream kept the session alive: %d, want 401", got)
 	}
 }
 

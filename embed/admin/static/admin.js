@@ -55,6 +55,8 @@ window.Parley = (() => {
   function sessionEnded() {
     if (ended) return;
     ended = true;
+    if (stream) stream.close(); // no reconnecting without a session
+    streamOpen = false;
     const link = document.createElement('a');
     link.href = '/admin/login';
     link.textContent = 'Sign in again';

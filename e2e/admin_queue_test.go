@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,11 +79,36 @@ func TestAdminQueueLive(t *testing.T) {
 		t.Errorf("after a new comment the focus is on %q, want %q", got, first)
 	}
 
-	// Another moderator's decision moves the counts.
-	if _, err := a.Svc.Moderate(t.Context(), a.Owner, []string{second}, moderation.ActionSpam); err != nil {
-		t.Fatal(err)
+	// Another moderator's decisions: the counts move, a comment decided
+	// elsewhere leaves the page (said to screen readers), the one in hand
+	// stays with a note, so that a key meant for it cannot fall on another.
+	otherDecides := func(id string, action moderation.Action) {
+		t.Helper()
+		if _, err := a.Svc.Moderate(t.Context(), a.Owner, []string{id}, action); err != nil {
+			t.Fatal(err)
+		}
 	}
+	otherDecides(second, moderation.ActionSpam)
 	waitInPage(t, ctx, pendingCount+` === '1' && document.querySelector('[data-count="spam"]').textContent === '1'`, liveWithin)
+	waitInPage(t, ctx, fmt.Sprintf(`!document.getElementById('c-%s')`, second), liveWithin)
+	waitInPage(t, ctx, `document.getElementById('news').textContent === 'The comment by Bob was decided by another moderator.'`, time.Second)
+	otherDecides(first, moderation.ActionApprove)
+	waitInPage(t, ctx, fmt.Sprintf(`document.querySelector('#c-%s .elsewhere') &&
+		document.querySelector('#c-%s .elsewhere').textContent.includes('now approved')`, first, first), liveWithin)
+	if got := focusedID(t, ctx); got != first {
+		t.Errorf("after decisions elsewhere the focus is on %q, want %q", got, first)
+	}
+	press(t, ctx, "a") // already approved: nothing happens
+	if got := queueIDs(t, ctx); !slices.Equal(got, []string{first}) {
+		t.Errorf("after a on a comment approved elsewhere the queue shows %v", got)
+	}
+	// An older comment sent back to the queue elsewhere comes back here.
+	otherDecides(second, moderation.ActionRestore)
+	waitInPage(t, ctx, fmt.Sprintf(`document.getElementById('c-%s')`, second), liveWithin)
+	waitInPage(t, ctx, pendingCount+` === '1'`, liveWithin)
+	if got := focusedID(t, ctx); got != first {
+		t.Errorf("after a comment came back the focus is on %q, want %q", got, first)
+	}
 
 	// A broken connection: the browser reconnects and catches up.
 	a.HTTP.CloseClientConnections()
@@ -92,6 +118,9 @@ func TestAdminQueueLive(t *testing.T) {
 	fourth := submitComment(t, a, "/live", "Dee", "Sent after the reconnect")
 	waitInPage(t, ctx, fmt.Sprintf(`document.getElementById('c-%s')`, fourth), liveWithin)
 	waitInPage(t, ctx, pendingCount+` === '3'`, liveWithin)
+	if got := queueIDs(t, ctx); !slices.Equal(got, []string{first, second, third, fourth}) {
+		t.Errorf("the live queue shows %v", got)
+	}
 	if v := axeViolations(t, ctx, axe); len(v) > 0 {
 		t.Errorf("live queue:\n%s", strings.Join(v, "\n"))
 	}

@@ -134,11 +134,23 @@
     }, UNDO_MS);
   }
 
+  // ours holds the comments this page decided lately (id → until when):
+  // the stream's news of them is old news here, and an undo may bring them
+  // back, so it must not remove or refetch them.
+  const ours = new Map();
+  const markOurs = (ids) => { for (const id of ids) ours.set(id, Date.now() + 2 * UNDO_MS); };
+  function isOurs(id) {
+    if ((ours.get(id) || 0) > Date.now()) return true;
+    ours.delete(id);
+    return false;
+  }
+
   async function decide(action, els) {
     els = els.filter((el) => el.dataset.status !== targetOf[action]);
     if (!els.length) return;
     const what = describe(els);
     const ids = els.map((el) => el.dataset.id);
+    markOurs(ids);
     take(els);
     if (action === 'delete') {
       deleteLater(els, ids, what);
@@ -265,19 +277,21 @@
 
   // sync brings in comments newer than any shown, once every page is loaded
   // (before that they come with the pages), and says so without moving focus.
+  // fromStart looks at the first page instead, for an older comment that came
+  // back to this tab.
   let syncing = false;
-  let syncAgain = false;
-  async function sync() {
-    if (list.dataset.next) return;
+  let syncAgain = null;
+  async function sync(fromStart = false) {
+    if (list.dataset.next && !fromStart) return;
     if (syncing) {
-      syncAgain = true;
+      syncAgain = syncAgain === null ? fromStart : syncAgain || fromStart;
       return;
     }
     syncing = true;
     try {
-      const page = await fetchItems(lastSeen, true);
+      const page = await fetchItems(fromStart ? '' : lastSeen, true);
       const added = addItems(page.html);
-      if (page.next) {
+      if (page.next && !fromStart) {
         list.dataset.next = page.next;
         more.hidden = false;
       }
@@ -287,17 +301,65 @@
       }
     } catch (err) { /* the next change or round tries again */ } finally {
       syncing = false;
-      if (syncAgain) {
-        syncAgain = false;
-        sync();
+      if (syncAgain !== null) {
+        const again = syncAgain;
+        syncAgain = null;
+        sync(again);
       }
     }
   }
 
-  // A change fetches the queue when it may show something new here.
+  // decidedElsewhere takes comments another moderator decided off the page,
+  // except the one in hand: it stays, marked, so that a key meant for it
+  // cannot fall on the next one.
+  function decidedElsewhere(els, change) {
+    const gone = [];
+    for (const el of els) {
+      const c = change.comments.find((x) => 'c-' + x.id === el.id);
+      if (el !== current) {
+        el.remove();
+        gone.push(el);
+        continue;
+      }
+      el.dataset.status = change.kind === 'deleted' ? 'deleted' : c.status;
+      let note = el.querySelector('.elsewhere');
+      if (!note) {
+        note = document.createElement('p');
+        note.className = 'elsewhere';
+        el.querySelector('.item-head').after(note);
+      }
+      note.textContent = change.kind === 'deleted' ? 'Another moderator deleted this comment.'
+        : 'Another moderator decided this comment: now ' + c.status + '.';
+    }
+    updateList();
+    fillUp();
+    if (gone.length) announce(describe(gone).replace(/^t/, 'T') + (gone.length === 1 ? ' was' : ' were') + ' decided by another moderator.');
+  }
+
+  // A change updates the page where it concerns this tab: comments decided
+  // elsewhere leave, new or returning ones are fetched.
   document.addEventListener('parley:change', (e) => {
     const change = e.detail;
-    if (change.resync || (change.comments || []).some((c) => c.status === tab && !document.getElementById('c-' + c.id))) sync();
+    if (change.resync) {
+      sync();
+      return;
+    }
+    const leaving = [];
+    let newer = false;
+    let older = false;
+    for (const c of change.comments || []) {
+      if (isOurs(c.id)) continue;
+      const el = document.getElementById('c-' + c.id);
+      const here = change.kind !== 'deleted' && c.status === tab;
+      if (el && !here && el.dataset.status === tab) leaving.push(el);
+      else if (!el && here) {
+        if (c.id > lastSeen) newer = true;
+        else older = true;
+      }
+    }
+    if (leaving.length) decidedElsewhere(leaving, change);
+    if (older) sync(true);
+    else if (newer) sync();
   });
 
   // The density is the moderator's choice on this device, kept in
@@ -332,6 +394,7 @@
     const submit = form.querySelector('[type="submit"]');
     submit.disabled = true;
     out.textContent = 'Publishing…';
+    markOurs([el.dataset.id]);
     try {
       await P.api('POST', '/api/admin/comments/' + encodeURIComponent(el.dataset.id) + '/reply',
         { body: form.elements.body.value });

@@ -68,9 +68,12 @@ var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 // eventHub fans committed changes out to the open event streams. Publish
 // never blocks, because the service calls its listeners on the request's
 // goroutine: a stream that falls behind loses the changes it cannot hold and
-// is told to resync (fetch the queue and counts afresh) instead. The local
-// service feeds it through listen; a later cross-instance bridge feeds it the
-// same Change values through Publish.
+// is told to resync (fetch the queue and counts afresh) instead.
+//
+// The local service feeds it through listen. Across instances (PostgreSQL),
+// a bridge NOTIFYs each committed Change as its JSON and, on LISTEN, hands
+// every instance's changes to Publish; listen is then left unsubscribed so
+// that local changes, which come back through LISTEN too, are not told twice.
 type eventHub struct {
 	mu       sync.Mutex
 	streams  map[*eventStream]struct{}

@@ -211,6 +211,13 @@ func TestAdminQueueToastAndDensity(t *testing.T) {
 		waitStatus(t, a, id, moderation.StatusApproved)
 	}
 
+	// Compact holds on a phone too.
+	do(t, ctx, chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("queue")))
+	if w := eval[[]int](t, ctx, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		t.Errorf("the compact queue is %dpx wide on a %dpx screen", w[0], w[1])
+	}
+
 	press(t, ctx, "m")
 	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("queue")))
 	if eval[bool](t, ctx, `document.getElementById('queue').classList.contains('compact')`) {

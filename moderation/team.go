@@ -54,7 +54,7 @@ func (s *Service) AddModeratorAs(ctx context.Context, actor Actor, name, passwor
 		}
 		return err
 	}
-	return s.audit(ctx, actor, "moderator.add", strings.TrimSpace(name)+" as "+string(role))
+	return s.audit(ctx, actor, "moderator.add", cleanName(name)+" as "+string(role))
 }
 
 // SetRole changes a moderator's role; only owners may, and one owner always
@@ -81,7 +81,7 @@ func (s *Service) RemoveModerator(ctx context.Context, actor Actor, name string)
 	if !actor.Can(RoleOwner) {
 		return ErrForbidden
 	}
-	if name == actor.Name {
+	if FoldName(name) == FoldName(actor.Name) {
 		return Errorf(CodeConflict, "You cannot remove yourself; ask another owner.")
 	}
 	return s.editModerator(ctx, name, func(m *Moderator, all []*Moderator) (bool, *AuditEntry, error) {

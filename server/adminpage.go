@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -102,7 +103,7 @@ func (p *adminPages) render(c echo.Context, status int, name string, data page) 
 
 // initAdmin builds what the admin page needs; called once by New.
 func (s *Server) initAdmin(pub *url.URL) error {
-	sessions, err := moderation.NewSessions(s.svc)
+	sessions, err := moderation.NewSessions(context.Background(), s.svc)
 	if err != nil {
 		return err
 	}

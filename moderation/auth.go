@@ -171,7 +171,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 
 // Tokens lists API tokens for owners.
 func (s *Service) Tokens(ctx context.Context, actor Actor) ([]*Token, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTokens) {
 		return nil, ErrForbidden
 	}
 	return s.store.Tokens(ctx)
@@ -179,7 +179,7 @@ func (s *Service) Tokens(ctx context.Context, actor Actor) ([]*Token, error) {
 
 // RevokeToken deletes an API token; only owners may.
 func (s *Service) RevokeToken(ctx context.Context, actor Actor, id string) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTokens) {
 		return ErrForbidden
 	}
 	return s.store.DeleteToken(ctx, id)

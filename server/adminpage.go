@@ -144,9 +144,9 @@ func (s *Server) adminRoutes(api *echo.Group) {
 	pages := e.Group("/admin", s.requirePage)
 	pages.GET("", s.handleQueue)
 	pages.GET("/audit", s.handleAuditPage)
-	pages.GET("/account", s.simplePage("account", "Your account", "account", false))
+	pages.GET("/account", s.simplePage("account", "Your account", "account", moderation.PermOwnAccount))
 	pages.GET("/team", s.handleTeamPage)
-	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", true))
+	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", moderation.PermBlocklist))
 
 	api.GET("/queue", s.handleQueueItems)
 	api.GET("/counts", s.handleStatusCounts)
@@ -211,13 +211,13 @@ func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
 }
 
 // simplePage serves a page whose content its script loads.
-func (s *Server) simplePage(name, title, nav string, ownersOnly bool) echo.HandlerFunc {
+func (s *Server) simplePage(name, title, nav string, needs moderation.Permission) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p, err := s.newPage(c, title, nav)
 		if err != nil {
 			return err
 		}
-		if ownersOnly && !p.Me.Can(moderation.RoleOwner) {
+		if !p.Me.May(needs) {
 			return s.pages.render(c, http.StatusForbidden, "forbidden", p)
 		}
 		p.Scripts = []string{"forms.js"}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -107,29 +106,13 @@ func (s *Server) initAdmin(pub *url.URL) error {
 	if err != nil {
 		return err
 	}
-	blog := origin(pub)
-	if len(s.cfg.Origins) > 0 {
-		blog = strings.TrimRight(s.cfg.Origins[0], "/")
-	}
-	pages, err := newAdminPages(embed.Files, func(post string) string { return postURL(blog, post) })
+	site := moderation.SiteOrigins(s.cfg.Origins, s.cfg.PublicURL)
+	pages, err := newAdminPages(embed.Files, func(post string) string { return moderation.PostLink(post, site) })
 	if err != nil {
 		return err
 	}
 	s.sessions, s.pages, s.cookie = sessions, pages, newSessionCookie(pub)
 	return nil
-}
-
-// postURL links a post key to its page: keys that are paths live on the
-// (first) blog origin, absolute http(s) keys are their own page, and other
-// keys (opaque ids) have no link.
-func postURL(blog, post string) string {
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") {
-		return blog + post
-	}
-	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return post
-	}
-	return ""
 }
 
 // adminRoutes adds the admin pages and the admin page's API endpoints.

@@ -81,13 +81,7 @@ func TestLoginFailuresAreThrottled(t *testing.T) {
 // deviceCookieOf is the device cookie a successful sign-in set.
 func deviceCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
-	for _, c := range rec.Result().Cookies() {
-		if strings.HasSuffix(c.Name, "parley_device") {
-			return c
-		}
-	}
-	t.Fatalf("no device cookie in %v", rec.Header()["Set-Cookie"])
-	return nil
+	return cookieOf(t, rec, "parley_device")
 }
 
 // An attacker hammering the owner's public name from many addresses, under

@@ -254,8 +254,14 @@ func TestRightToLeftIsolated(t *testing.T) {
 		t.Errorf("widget: %s", bad)
 	}
 	// The writer's own pending comment, shown at once.
-	do(t, ctx, typeComment("#parley", "فرخ‌زاد", "f@example.com", "سلام"))
+	// The writer's own pending comment, shown at once, with a name that
+	// needs its joiners (ZWNJ in Persian, ZWJ in an emoji sequence).
+	const name = "فرخ\u200cزاد 👩\u200d💻"
+	do(t, ctx, chromedp.SetValue(field("#parley", "#f-author"), name), typeComment("#parley", "", "f@example.com", "سلام"))
 	send(t, ctx, "#parley")
+	if q := pending(t, w.app); len(q) != 1 || q[0].Author != name {
+		t.Fatalf("stored %+v, want the author %q", q, name)
+	}
 	for _, bad := range eval[[]string](t, ctx, shadow("#parley", `return (`+isolation+`)(root, '`+names+`', '`+bodies+`')`)) {
 		t.Errorf("widget with a pending comment: %s", bad)
 	}

@@ -159,7 +159,8 @@
   // The commenter's own rules, mirroring the server's validator, so that most
   // mistakes are caught before anything is sent.
   const CONTROL = /\p{Cc}/u;
-  const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u200B-\u200D\u2060\uFEFF\u00AD\u180E]/;
+  // Joiners (U+200C, U+200D) are the server's to judge: names need them.
+  const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u200B\u2060\uFEFF\u00AD\u180E]/;
   const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
   const runes = (v) => [...v].length;
   const bytes = (v) => new TextEncoder().encode(v).length;

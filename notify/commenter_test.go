@@ -137,3 +137,29 @@ func TestHeaderInjectionCannotAddHeaders(t *testing.T) {
 		t.Errorf("the body's header-like lines are not quoted:\n%s", m.Body)
 	}
 }
+
+// TestEmailsIsolateNames: names in every script, with their joiners, arrive
+// whole, and each is isolated (FSI…PDI) so that a right-to-left name cannot
+// reorder the sentence around it.
+func TestEmailsIsolateNames(t *testing.T) {
+	ms := startMailServer(t, "127.0.0.1:0", nil, false)
+	a := startApp(t, appOptions{}, smtpTo(ms))
+	a.addModerator(t, "alice", "alice@example.com", moderation.EmailImmediate)
+
+	const persian, arabic = "فرخ\u200cزاد 👩\u200d💻", "نجيب محفوظ"
+	parent := a.submit(t, map[string]any{"post": "/p", "author": persian, "email": "f@example.com", "body": "می\u200cخواهم.",
+		"notify_published": true, "notify_replies": true})
+	if m := ms.next(t); !strings.Contains(m.Body, "\u2068"+persian+"\u2069 <f@example.com> wrote on /p:") || !strings.Contains(m.Body, "> می\u200cخواهم.") {
+		t.Errorf("moderator mail:\n%s", m.Body)
+	}
+	a.moderate(t, parent, "approve")
+	if m := ms.next(t); !strings.HasPrefix(m.Body, "Hello \u2068"+persian+"\u2069,") {
+		t.Errorf("published mail:\n%s", m.Body)
+	}
+	reply := a.submit(t, map[string]any{"post": "/p", "parent": parent, "author": arabic, "email": "n@example.com", "body": "أهلا"})
+	ms.next(t) // the moderator's
+	a.moderate(t, reply, "approve")
+	if m := ms.next(t); !strings.Contains(m.Body, "Hello \u2068"+persian+"\u2069,\n\n\u2068"+arabic+"\u2069 replied to your comment on /p") {
+		t.Errorf("reply mail:\n%s", m.Body)
+	}
+}

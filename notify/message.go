@@ -110,6 +110,8 @@ func plain(s string) string {
 			return r
 		case r == '\u2028' || r == '\u2029' || r == '\u0085':
 			return '\n'
+		case r == '\u200C' || r == '\u200D': // joiners: Persian words, Indic conjuncts, emoji sequences
+			return r
 		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
 			return '\uFFFD'
 		}

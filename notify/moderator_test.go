@@ -40,7 +40,7 @@ func TestPendingCommentEmailsModeratorWithWorkingLinks(t *testing.T) {
 	if want := "New comment by Ada on /posts/hello"; m.Subject != want {
 		t.Errorf("subject %q, want %q", m.Subject, want)
 	}
-	for _, want := range []string{"Ada <ada@example.com> wrote on /posts/hello", "https://blog.example/posts/hello", "> First *comment*."} {
+	for _, want := range []string{"\u2068Ada\u2069 <ada@example.com> wrote on /posts/hello", "https://blog.example/posts/hello", "> First *comment*."} {
 		if !strings.Contains(m.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, m.Body)
 		}

@@ -12,7 +12,7 @@ import (
 // Parley's words, and a name is isolated so it cannot reorder the sentence
 // around it.
 var texts = template.Must(template.New("").Funcs(template.FuncMap{
-	"name":    name,
+	"name":    isolated,
 	"oneLine": oneLine,
 	"quote":   quote,
 	"inc":     func(i int) int { return i + 1 },
@@ -82,10 +82,10 @@ opened and confirmed.
 {{end}}
 `))
 
-// name is an author's name on one line, isolated with FSI and PDI: plain
-// text has no <bdi>, and a right-to-left name must not reorder the words
-// after it.
-func name(s string) string { return "\u2068" + oneLine(s) + "\u2069" }
+// isolated is an author's name on one line, isolated with FSI and PDI:
+// plain text has no <bdi>, and a right-to-left name must not reorder the
+// words after it.
+func isolated(s string) string { return "\u2068" + oneLine(s) + "\u2069" }
 
 // quote sets off user text as an email quotation.
 func quote(s string) string {

@@ -103,7 +103,7 @@ func (s *Server) session(c echo.Context) (moderation.Actor, *moderation.Session,
 	if err != nil {
 		return moderation.Actor{}, nil, moderation.ErrUnauthorized
 	}
-	touch := c.Request().Header.Get(pollHeader) == ""
+	touch := c.Request().Header.Get(pollHeader) == "" && c.Path() != eventsRoute
 	actor, sess, err := s.sessions.Authenticate(c.Request().Context(), cookie.Value, touch)
 	if err != nil {
 		return moderation.Actor{}, nil, err

@@ -297,3 +297,23 @@ func TestNoScriptPageIcon(t *testing.T) {
 		t.Errorf("the /p icon: %s", got)
 	}
 }
+
+// TestWidgetFlushOnAPhone: a widget with no padding, flush with the edges
+// of a phone's screen, makes the page no wider than the screen, and its
+// focus rings stay whole.
+func TestWidgetFlushOnAPhone(t *testing.T) {
+	b := startBlog(t)
+	w := startWidgetApp(t, b.URL)
+	seed(t, w.app, moderation.Submission{Post: "/flush", Author: "Ada", Website: "https://ada.example.org", Body: "First."})
+	ctx := newBrowser(t)
+	emulateFocus(t, ctx)
+	do(t, ctx, chromedp.EmulateViewport(360, 740),
+		chromedp.Navigate(b.page("/flush", "Flush", `<style>body,main{margin:0;padding:0}#parley{--parley-padding:0}</style>`+w.embedTag(`data-post="/flush"`))))
+	waitReady(t, ctx, "#parley")
+	if got := eval[[]int](t, ctx, `[document.documentElement.scrollWidth, innerWidth]`); got[0] > got[1] {
+		t.Errorf("the page is %dpx wide on a %dpx screen", got[0], got[1])
+	}
+	for _, bad := range eval[[]string](t, ctx, shadow("#parley", `return (`+clippedRings+`)(root, '.root > ol > .parley-comment :is(a, button)')`)) {
+		t.Error(bad)
+	}
+}

@@ -662,7 +662,8 @@
   // everything else stays inside the shadow root. Top-level comments skip
   // rendering while off screen (content-visibility), which keeps the first
   // paint of a long thread short; a permalink lays them all out (.laid-out)
-  // so that its scroll lands true.
+  // so that its scroll lands true. That clips paint to each comment's box,
+  // so the box gets room for focus rings, taken from the widget's padding.
   const CSS = `
 :host{display:block}
 .root{--text:var(--parley-text,#1f2328);--muted:var(--parley-muted,#57606a);--bg:var(--parley-background,#fff);
@@ -680,7 +681,7 @@ ol{list-style:none;margin:0;padding:0}
 ol ol{margin:.75em 0 0 var(--parley-indent,1.25em);padding-left:.75em;border-left:2px solid var(--border)}
 .parley-comment{margin:0 0 1em;scroll-margin-top:1em}
 .root:not(.laid-out)>ol>.parley-comment{content-visibility:auto;contain-intrinsic-size:auto 8em}
-.root>ol>.parley-comment{padding:5px;margin:-5px -5px calc(1em - 5px)}
+.root>ol>.parley-comment{padding:5px;margin:-5px 0 calc(1em - 5px);margin-inline:calc(-1*min(5px,var(--parley-padding,1rem)))}
 .parley-meta{display:flex;flex-wrap:wrap;gap:.25em .6em;align-items:baseline;font-size:.9em;color:var(--muted)}
 .parley-author{font-weight:600;color:var(--text)}
 .parley-permalink{color:var(--muted)}

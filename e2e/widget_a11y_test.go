@@ -276,6 +276,14 @@ func TestRightToLeftIsolated(t *testing.T) {
 	for _, bad := range eval[[]string](t, ctx, `(`+isolation+`)(document, '`+names+`, form [dir]', '`+bodies+`')`) {
 		t.Errorf("/p: %s", bad)
 	}
+	// Its permalinks, like the widget's, say whose comment they are.
+	for _, bad := range eval[[]string](t, ctx, `[...document.querySelectorAll('.parley-comment:not(.parley-deleted)')].flatMap((li) => {
+		const name = li.querySelector('[itemprop=name]').textContent, link = li.querySelector('.parley-permalink');
+		const label = link.getAttribute('aria-label') || '';
+		return label.includes(name) && label.includes(link.textContent) ? [] : ['permalink of ' + name + ' is named ' + JSON.stringify(label)];
+	})`) {
+		t.Errorf("/p: %s", bad)
+	}
 }
 
 // TestNoScriptPageIcon: /p declares its icon, and the page's own CSP lets

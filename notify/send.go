@@ -64,7 +64,7 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 		if !parent.NotifyReplies || moderation.EmailKey(parent.Email) == moderation.EmailKey(c.Email) {
 			return nil, errSkip // no opt-in, or one answering oneself
 		}
-		return n.toCommenter(ctx, parent.Email, "reply", oneLine(c.Author)+" replied to your comment on "+n.postText(c.Post),
+		return n.toCommenter(ctx, parent.Email, "reply", isolated(c.Author)+" replied to your comment on "+n.postText(c.Post),
 			map[string]any{"C": c, "Parent": parent, "Post": n.postText(c.Post), "PostURL": n.postURL(c.Post)})
 	case moderation.DeliverVerify:
 		body, err := n.render("verify", map[string]any{"Site": n.site(),
@@ -112,7 +112,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 	if batch[0].Kind == moderation.DeliverModerator {
 		c := items[0]["C"].(*moderation.Comment)
 		data["Item"] = items[0]
-		name, subject = "moderator", "New comment by "+oneLine(c.Author)+" on "+n.postText(c.Post)
+		name, subject = "moderator", "New comment by "+isolated(c.Author)+" on "+n.postText(c.Post)
 	} else if len(items) == 1 {
 		subject = "1 comment waiting for moderation"
 	}

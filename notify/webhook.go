@@ -162,7 +162,7 @@ func (w *webhooks) post(ctx context.Context, target string, seq uint64, p Payloa
 func (n *Notifier) payload(c *moderation.Comment) Payload {
 	post := n.postText(c.Post) // chat apps link URLs in text, too
 	summary := fmt.Sprintf("New comment by %s on %s awaiting moderation: %s\n> %s",
-		oneLine(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300))
+		isolated(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300))
 	return Payload{
 		Event: "comment.pending", Text: slackEscape(summary), Content: summary,
 		AllowedMentions: map[string]any{"parse": []string{}},

@@ -279,7 +279,7 @@ type Result struct {
 // harmless: comments already there count as unchanged.
 func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, action Action) (Result, error) {
 	res := Result{Action: action}
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermModerate) {
 		return res, ErrForbidden
 	}
 	if len(ids) == 0 || len(ids) > MaxBulk {
@@ -333,7 +333,7 @@ func (s *Service) ModerateOne(ctx context.Context, actor Actor, id string, actio
 
 // AuditLog returns moderator actions, newest first.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, limit int, before uint64) ([]AuditEntry, error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermAudit) {
 		return nil, ErrForbidden
 	}
 	if limit <= 0 || limit > MaxPage {

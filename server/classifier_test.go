@@ -208,3 +208,43 @@ func TestQueueByScoreAndSpamByScore(t *testing.T) {
 		t.Errorf("min_score 0: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestQueuePageShowsScores renders the admin queue sorted by score: each
+// item shows its score and the features that weighed most, and the page
+// has the sort, the score filter and the spam-by-score form.
+func TestQueuePageShowsScores(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	cookie, csrf := e.login("mod")
+	var hams, spams []string
+	for i := range 3 {
+		hams = append(hams, e.submit("/post", fmt.Sprintf("Reader%d", i), hammy(i)))
+		spams = append(spams, e.submit("/post", fmt.Sprintf("Promo%d", i), spammy(i)))
+	}
+	e.decide(cookie, csrf, hams, moderation.ActionApprove)
+	e.decide(cookie, csrf, spams, moderation.ActionSpam)
+	ham, spam := e.submit("/post", "Reader9", hammy(9)), e.submit("/post", "Promo9", spammy(9))
+
+	rec := e.do(request{method: http.MethodGet, path: "/admin?status=pending&sort=score", cookie: cookie})
+	page := rec.Body.String()
+	if rec.Code != http.StatusOK || strings.Index(page, `id="c-`+spam) > strings.Index(page, `id="c-`+ham) {
+		t.Fatalf("sorted by score, the spammy comment is not first: %d", rec.Code)
+	}
+	for _, want := range []string{`<option value="score" selected>`, `id="min-score"`, `id="spam-by-score"`, `data-sort="score"`,
+		`<dt>Spam score</dt>`, `<meter min="0" max="1"`, `class="feature spammy">subscribe<span class="visually-hidden"> (spam)</span>`,
+		`/admin/static/score.js`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the queue page lacks %s", want)
+		}
+	}
+	rec = e.do(request{method: http.MethodGet, path: "/admin?status=pending&min_score=0.9", cookie: cookie})
+	if !strings.Contains(rec.Body.String(), `id="c-`+spam) || strings.Contains(rec.Body.String(), `id="c-`+ham) {
+		t.Errorf("min_score=0.9 does not filter the page")
+	}
+	rec = e.do(request{method: http.MethodGet, path: "/api/admin/queue?status=pending&sort=score", cookie: cookie})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `data-score="`) {
+		t.Errorf("queue fragment by score: %d", rec.Code)
+	}
+	if rec := e.do(request{method: http.MethodGet, path: "/admin/static/score.js"}); rec.Code != http.StatusOK {
+		t.Errorf("score.js: %d", rec.Code)
+	}
+}

@@ -61,7 +61,10 @@
 
   // insert puts an item back in creation order: IDs sort by time.
   function insert(el) {
-    const after = items().find((x) => x.dataset.id > el.dataset.id);
+    const later = list.dataset.sort === 'score' // the order the server listed: by score, then ID
+      ? (x) => +x.dataset.score < +el.dataset.score || (x.dataset.score === el.dataset.score && x.dataset.id > el.dataset.id)
+      : (x) => x.dataset.id > el.dataset.id;
+    const after = items().find(later);
     list.insertBefore(el, after || null);
     updateList();
   }
@@ -152,6 +155,18 @@
     P.refreshCounts();
   }
 
+  // Decisions made elsewhere on the page (spam by score, score.js) leave the
+  // list the same way and get the same Undo.
+  document.addEventListener('parley:decided', (e) => {
+    const els = e.detail.ids.map((id) => document.getElementById('c-' + id)).filter(Boolean);
+    if (els.length) take(els);
+    offerUndo(e.detail.message, () => {
+      els.forEach(insert);
+      if (els.length) setCurrent(els[0]);
+      e.detail.undo().catch(() => take(els));
+    });
+  });
+
   function deleteLater(els, ids, what) {
     const job = { ids, els, what };
     pendingDeletes.add(job);
@@ -203,6 +218,8 @@
   async function fetchItems(cursor, poll) {
     const params = new URLSearchParams({ status: tab, q: list.dataset.q, post: list.dataset.post });
     if (cursor) params.set('cursor', cursor);
+    if (list.dataset.sort) params.set('sort', list.dataset.sort);
+    if (list.dataset.minScore) params.set('min_score', list.dataset.minScore);
     const res = await P.api('GET', '/api/admin/queue?' + params, undefined, { poll, raw: true });
     return { html: await res.text(), next: res.headers.get('X-Next-Cursor') || '' };
   }
@@ -223,7 +240,7 @@
 
   // poll brings in comments newer than any shown, once every page is loaded.
   async function poll() {
-    if (document.hidden || tab !== 'pending' || list.dataset.next) return;
+    if (document.hidden || tab !== 'pending' || list.dataset.next || list.dataset.sort) return;
     try {
       const page = await fetchItems(lastSeen, true);
       const added = addItems(page.html);

@@ -3,10 +3,13 @@ package classifier
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func labels(fs []Feature) []string {
@@ -140,24 +143,64 @@ func comments(n int) []Input {
 }
 
 // BenchmarkScore is the submit path's cost: extract a comment's features and
-// score them on a model trained on 2,000 comments. It reports the 99th
-// percentile of single scores (the target is 100 µs).
+// score them on a model trained on 2,000 comments. It reports the 50th and
+// 99th percentiles of single scores (the target is 100 µs at p99), both as
+// wall time and as the CPU time of the scoring thread: on a shared, loaded
+// machine the wall time also counts the time other processes held the CPU.
 func BenchmarkScore(b *testing.B) {
 	m := New()
 	cs := comments(2000)
 	for i, c := range cs {
 		m.Learn(Class(i%2), Hashes(Extract(c)), +1)
 	}
-	times := make([]time.Duration, 0, b.N)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	wall := make([]time.Duration, 0, b.N)
+	cpu := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
+		start, startCPU := time.Now(), threadCPU()
 		m.Score(Extract(cs[i%len(cs)]))
-		times = append(times, time.Since(start))
+		cpu = append(cpu, threadCPU()-startCPU)
+		wall = append(wall, time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)*99/100].Nanoseconds())/1e3, "p99-µs")
-	b.ReportMetric(float64(times[len(times)/2].Nanoseconds())/1e3, "p50-µs")
+	for _, d := range []struct {
+		name  string
+		times []time.Duration
+	}{{"wall", wall}, {"cpu", cpu}} {
+		slices.Sort(d.times)
+		b.ReportMetric(float64(d.times[len(d.times)/2].Nanoseconds())/1e3, d.name+"-p50-µs")
+		b.ReportMetric(float64(d.times[len(d.times)*99/100].Nanoseconds())/1e3, d.name+"-p99-µs")
+	}
+}
+
+// threadCPU is the CPU time the current OS thread has used.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// BenchmarkScoreLongest is the worst case: every comment at the widget's
+// 10,000-character limit (of which maxScan bytes are read).
+func BenchmarkScoreLongest(b *testing.B) {
+	m := New()
+	cs := comments(2000)
+	for i, c := range cs {
+		m.Learn(Class(i%2), Hashes(Extract(c)), +1)
+	}
+	long := cs[:0:0]
+	for _, c := range cs {
+		if len(c.Body) >= 9000 {
+			long = append(long, c)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Score(Extract(long[i%len(long)]))
+	}
 }

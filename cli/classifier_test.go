@@ -55,3 +55,39 @@ func TestSpamRetrain(t *testing.T) {
 		t.Errorf("retrain with an argument: exit %d", code)
 	}
 }
+
+// TestSpamThresholdFlag reads --spam-threshold and its twin
+// PARLEY_SPAM_THRESHOLD, and refuses a threshold outside (0, 1].
+func TestSpamThresholdFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want float64
+	}{
+		{nil, "", 0.9},
+		{[]string{"--spam-threshold", "0.97"}, "", 0.97},
+		{nil, "0.8", 0.8},
+		{[]string{"--spam-threshold", "1"}, "0.8", 1}, // the flag wins
+	} {
+		t.Setenv("PARLEY_SPAM_THRESHOLD", tt.env)
+		if tt.env == "" {
+			os.Unsetenv("PARLEY_SPAM_THRESHOLD")
+		}
+		var cfg config
+		fs := newFlagSet("serve", &cfg)
+		serveFlags(fs, &cfg)
+		if err := parse(fs, tt.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.spam.resolve(); err != nil || cfg.spam.threshold != tt.want {
+			t.Errorf("%v with PARLEY_SPAM_THRESHOLD=%q: %v (%v), want %v", tt.args, tt.env, cfg.spam.threshold, err, tt.want)
+		}
+	}
+	data := filepath.Join(t.TempDir(), "parley.db")
+	for _, bad := range []string{"0", "1.5", "-0.1"} {
+		code, _, errOut := runSpamCLI(t, "serve", "--spam-threshold", bad, "--data", data)
+		if code != 2 || !strings.Contains(errOut, "--spam-threshold") {
+			t.Errorf("--spam-threshold %s: exit %d, %q", bad, code, errOut)
+		}
+	}
+}

@@ -129,18 +129,25 @@ func TestClassifierLearnsFromModerators(t *testing.T) {
 	}
 }
 
-// TestQueueByScoreAndSpamByScore sorts and filters the queue by score, marks
-// every comment above a score as spam in one request and undoes it in one.
-func TestQueueByScoreAndSpamByScore(t *testing.T) {
+// trainedEnv is an admin environment whose moderator "mod" (signed in) has
+// approved n genuine comments and marked n spam ones through the API.
+func trainedEnv(t *testing.T, n int) (*adminEnv, *http.Cookie, string) {
 	e := newAdminEnv(t, "http://127.0.0.1:8080")
 	cookie, csrf := e.login("mod")
 	var hams, spams []string
-	for i := range 5 {
+	for i := range n {
 		hams = append(hams, e.submit("/post", fmt.Sprintf("Reader%d", i), hammy(i)))
 		spams = append(spams, e.submit("/post", fmt.Sprintf("Promo%d", i), spammy(i)))
 	}
 	e.decide(cookie, csrf, hams, moderation.ActionApprove)
 	e.decide(cookie, csrf, spams, moderation.ActionSpam)
+	return e, cookie, csrf
+}
+
+// TestQueueByScoreAndSpamByScore sorts and filters the queue by score, marks
+// every comment above a score as spam in one request and undoes it in one.
+func TestQueueByScoreAndSpamByScore(t *testing.T) {
+	e, cookie, csrf := trainedEnv(t, 5)
 	pending := []string{e.submit("/post", "Reader10", hammy(10)), e.submit("/post", "Promo10", spammy(10)),
 		e.submit("/post", "Promo11", spammy(11)), e.submit("/post", "Reader11", hammy(11))}
 
@@ -213,15 +220,7 @@ func TestQueueByScoreAndSpamByScore(t *testing.T) {
 // item shows its score and the features that weighed most, and the page
 // has the sort, the score filter and the spam-by-score form.
 func TestQueuePageShowsScores(t *testing.T) {
-	e := newAdminEnv(t, "http://127.0.0.1:8080")
-	cookie, csrf := e.login("mod")
-	var hams, spams []string
-	for i := range 3 {
-		hams = append(hams, e.submit("/post", fmt.Sprintf("Reader%d", i), hammy(i)))
-		spams = append(spams, e.submit("/post", fmt.Sprintf("Promo%d", i), spammy(i)))
-	}
-	e.decide(cookie, csrf, hams, moderation.ActionApprove)
-	e.decide(cookie, csrf, spams, moderation.ActionSpam)
+	e, cookie, _ := trainedEnv(t, 3)
 	ham, spam := e.submit("/post", "Reader9", hammy(9)), e.submit("/post", "Promo9", spammy(9))
 
 	rec := e.do(request{method: http.MethodGet, path: "/admin?status=pending&sort=score", cookie: cookie})

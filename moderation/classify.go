@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"parley/classifier"
 )
@@ -40,6 +41,17 @@ const bySystem = "system"
 type spamModel struct {
 	model     *classifier.Model
 	threshold float64
+
+	// busy keeps a reload from the database from falling between a
+	// decision's commit and its lesson reaching memory, which would count
+	// that lesson twice: decisions hold it shared, a reload alone.
+	busy sync.RWMutex
+}
+
+// deciding marks a decision in progress until the returned func is called.
+func (m *spamModel) deciding() (done func()) {
+	m.busy.RLock()
+	return m.busy.RUnlock
 }
 
 // lesson is one comment's change in what it teaches, applied to the model in
@@ -68,6 +80,13 @@ func loadModel(ctx context.Context, store Store, threshold float64) (*spamModel,
 
 // reload replaces the model in memory with the stored one.
 func (m *spamModel) reload(ctx context.Context, store Store) error {
+	m.busy.Lock()
+	defer m.busy.Unlock()
+	return m.load(ctx, store)
+}
+
+// load is reload, for a caller that holds busy.
+func (m *spamModel) load(ctx context.Context, store Store) error {
 	m.model.Reset()
 	_, ham, spam, err := store.Model(ctx, m.model.Set)
 	if err != nil {
@@ -232,10 +251,13 @@ func (s *Service) RetrainClassifier(ctx context.Context, actor Actor) (Classifie
 	if !actor.Can(RoleOwner) {
 		return ClassifierStats{}, ErrForbidden
 	}
-	if err := s.store.RebuildModel(ctx, classifier.Version, training); err != nil {
-		return ClassifierStats{}, err
+	s.spam.busy.Lock()
+	err := s.store.RebuildModel(ctx, classifier.Version, training)
+	if err == nil {
+		err = s.spam.load(ctx, s.store)
 	}
-	if err := s.spam.reload(ctx, s.store); err != nil {
+	s.spam.busy.Unlock()
+	if err != nil {
 		return ClassifierStats{}, err
 	}
 	st := s.ClassifierStats()

@@ -39,6 +39,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 	entry := &AuditEntry{At: now, Actor: actor.Name, Action: "reply", Comment: reply.ID, From: actor.From}
 	var moved bool
 	var taught lesson
+	defer s.spam.deciding()()
 	approve := func(p *Comment) (*AuditEntry, error) {
 		parent = p
 		if p.Status == StatusDeleted {

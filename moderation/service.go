@@ -322,6 +322,7 @@ func (s *Service) moderate(ctx context.Context, actor Actor, ids []string, actio
 	now := s.now()
 	var changed []*Comment
 	var lessons []lesson
+	defer s.spam.deciding()()
 	change := func(c *Comment) (*AuditEntry, error) {
 		if only != nil && !only(c) {
 			res.Unchanged++

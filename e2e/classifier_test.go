@@ -45,7 +45,8 @@ func TestAdminSpamByScore(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector('#c-`+junk[0]+` .features').textContent`); !strings.Contains(got, "subscribe") {
 		t.Errorf("top features of a spammy comment: %q", got)
 	}
-	do(t, ctx, chromedp.SetValue(chromedp.ID("sort"), "score"), chromedp.Click(chromedp.CSS(`form.search button[type="submit"]`)),
+	do(t, ctx, chromedp.Click(chromedp.CSS(`details.by-score summary`)), chromedp.WaitVisible(chromedp.ID("sort")),
+		chromedp.SetValue(chromedp.ID("sort"), "score"), chromedp.Click(chromedp.CSS(`details.by-score form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#queue[data-sort="score"]`)))
 	if got := queueIDs(t, ctx); len(got) != 3 || got[2] != genuine {
 		t.Fatalf("sorted by score: %v, want the genuine comment last", got)
@@ -54,8 +55,9 @@ func TestAdminSpamByScore(t *testing.T) {
 		t.Errorf("queue by score:\n%s", strings.Join(v, "\n"))
 	}
 
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#spam-by-score button[type="submit"]`)))
-	waitFor(t, ctx, `document.querySelectorAll('#queue > .item').length === 1`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`details.by-score summary`)), chromedp.WaitVisible(chromedp.ID("by-score")),
+		chromedp.Click(chromedp.CSS(`#spam-by-score button[type="submit"]`)))
+	waitFor(t, ctx, `document.querySelectorAll('#queue > .item').length === 1 && !document.querySelector('details.by-score').open`)
 	for _, id := range junk {
 		waitStatus(t, a, id, moderation.StatusSpam)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,8 @@ const wxrDateLayout = "2006-01-02 15:04:05"
 // ID and exact status ride along as comment meta.
 type wxrEncoder struct {
 	w        *bufio.Writer
-	site     string
+	site     string   // the blog's address, "" when none was given or it is not an http(s) URL
+	origins  []string // the site's origin, for moderation.PostLink
 	post     string
 	open     bool
 	items    int
@@ -33,7 +35,10 @@ type wxrEncoder struct {
 }
 
 func newWXREncoder(w io.Writer, opts EncodeOptions) (*wxrEncoder, error) {
-	e := &wxrEncoder{w: bufio.NewWriterSize(w, 64<<10), site: strings.TrimRight(opts.SiteURL, "/")}
+	e := &wxrEncoder{w: bufio.NewWriterSize(w, 64<<10)}
+	if u, err := url.Parse(opts.SiteURL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil {
+		e.site, e.origins = strings.TrimRight(opts.SiteURL, "/"), []string{u.Scheme + "://" + u.Host}
+	}
 	site := xmlText(e.site)
 	_, err := fmt.Fprintf(e.w, `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Comments exported by Parley as WordPress eXtended RSS (WXR) 1.2: one item per post, its comments inside. -->
@@ -112,25 +117,26 @@ func (e *wxrEncoder) openItem(c *moderation.Comment) error {
 	post := xmlText(c.Post)
 	_, err := fmt.Fprintf(e.w, `	<item>
 		<title>%s</title>
-		<link>%s</link>
-		<guid isPermaLink="false">%s</guid>
+%s		<guid isPermaLink="false">%s</guid>
 		<dsq:thread_identifier>%s</dsq:thread_identifier>
 		<wp:post_id>%d</wp:post_id>
 		<wp:post_date_gmt>%s</wp:post_date_gmt>
 		<wp:status>publish</wp:status>
 		<wp:post_type>post</wp:post_type>
 		<wp:comment_status>open</wp:comment_status>
-`, post, xmlText(e.link(c.Post)), post, post, e.items, c.Created.UTC().Format(wxrDateLayout))
+`, post, e.link(c.Post), post, post, e.items, c.Created.UTC().Format(wxrDateLayout))
 	return err
 }
 
-// link is a post's page: its key under the site's address when the key is a
-// path, the key itself otherwise.
+// link is the item's <link> line: the post's page when its key resolves to
+// the site's origin (moderation.PostLink), else no line at all, so that no
+// key (javascript:…, //evil.example/x) becomes a link in a WordPress
+// import. An importer then falls back to the guid, which is the key.
 func (e *wxrEncoder) link(post string) string {
-	if strings.HasPrefix(post, "/") {
-		return e.site + post
+	if l := moderation.PostLink(post, e.origins); l != "" {
+		return "\t\t<link>" + xmlText(l) + "</link>\n"
 	}
-	return post
+	return ""
 }
 
 func (e *wxrEncoder) closeItem() error {

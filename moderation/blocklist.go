@@ -49,7 +49,7 @@ const (
 
 // Blocklist returns the blocklist to moderators.
 func (f *SpamFilter) Blocklist(ctx context.Context, actor Actor) (Blocklist, error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermBlocklist) {
 		return Blocklist{}, ErrForbidden
 	}
 	b, err := f.store.Blocklist(ctx)
@@ -93,7 +93,7 @@ func (f *SpamFilter) editKind(ctx context.Context, actor Actor, kind, action str
 }
 
 func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, action string, edit func(*Blocklist)) (Blocklist, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermBlocklist) {
 		return Blocklist{}, ErrForbidden
 	}
 	var saved Blocklist

@@ -248,7 +248,7 @@ func (s *Service) ClassifierStats() ClassifierStats {
 // RetrainClassifier rebuilds the model from the decided comments stored now
 // (deleted comments no longer count) and records who did it.
 func (s *Service) RetrainClassifier(ctx context.Context, actor Actor) (ClassifierStats, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermRetrain) {
 		return ClassifierStats{}, ErrForbidden
 	}
 	s.spam.busy.Lock()

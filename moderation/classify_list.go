@@ -109,7 +109,7 @@ func (s *Service) filterByScore(ctx context.Context, q Query) ([]*Comment, strin
 // it with one restore. A comment decided by someone else meanwhile is left
 // as it is.
 func (s *Service) SpamByScore(ctx context.Context, actor Actor, post string, minScore float64) (Result, error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermModerate) {
 		return Result{Action: ActionSpam}, ErrForbidden
 	}
 	if !(minScore > 0 && minScore <= 1) {

@@ -17,6 +17,7 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeRateLimited  Code = "rate_limited"
 	CodeTooLarge     Code = "too_large"
+	CodeTimeout      Code = "request_timeout" // the client sent its request too slowly
 	CodeUnsupported  Code = "unsupported_media_type"
 	CodeConflict     Code = "conflict"
 	CodeUnavailable  Code = "unavailable"

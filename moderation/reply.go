@@ -15,7 +15,7 @@ import (
 // name; it needs no moderation. Listeners hear one EventModerated with the
 // parent (when it moved) and the reply, both as they are now.
 func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string) (parent, reply *Comment, err error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermModerate) {
 		return nil, nil, ErrForbidden
 	}
 	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))

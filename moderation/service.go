@@ -310,7 +310,7 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 // the transaction) are left as they are.
 func (s *Service) moderate(ctx context.Context, actor Actor, ids []string, action Action, only func(*Comment) bool) (Result, error) {
 	res := Result{Action: action, IDs: []string{}}
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermModerate) {
 		return res, ErrForbidden
 	}
 	if len(ids) == 0 || len(ids) > MaxBulk {
@@ -376,7 +376,7 @@ func (s *Service) ModerateOne(ctx context.Context, actor Actor, id string, actio
 
 // AuditLog returns moderator actions, newest first.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, limit int, before uint64) ([]AuditEntry, error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermAudit) {
 		return nil, ErrForbidden
 	}
 	if limit <= 0 || limit > MaxPage {

@@ -82,7 +82,7 @@ func (w *ExportWalk) JSON(fn func(raw []byte) error) error { return w.store.Expo
 // matching comments from one read transaction. Checking first lets the
 // caller answer a clear error before it starts writing.
 func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*ExportWalk, error) {
-	if !actor.Can(RoleModerator) {
+	if !actor.May(PermExport) {
 		return nil, ErrForbidden
 	}
 	if q.Status != "" && !q.Status.Valid() && q.Status != StatusDeleted {
@@ -106,7 +106,7 @@ func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*Expo
 // Backup writes a consistent copy of the database to w without stopping
 // anything; only owners may take one, since it holds every secret.
 func (s *Service) Backup(ctx context.Context, actor Actor, w io.Writer, started func(size int64)) (int64, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermBackup) {
 		return 0, ErrForbidden
 	}
 	store, err := s.transferStore()
@@ -218,7 +218,7 @@ func (r *ImportResult) reject(rec *ImportRecord, id, reason string) {
 // again skips it. progress, when not nil, hears the counts after each batch.
 func (s *Service) Import(ctx context.Context, actor Actor, format string, src RecordReader, progress func(ImportResult)) (ImportResult, error) {
 	res := ImportResult{Format: format, Problems: []RecordProblem{}}
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermImport) {
 		return res, ErrForbidden
 	}
 	store, err := s.transferStore()

@@ -127,7 +127,8 @@ func TestHeaderInjectionCannotAddHeaders(t *testing.T) {
 			t.Errorf("the body lost its text:\n%s", got.Body)
 		}
 	}
-	if want := "New comment by Ève =?utf-8?q?=0D=0ABcc:_evil@example.com?= on /p Subject: pwned X-Evil: 1"; m.Subject != want {
+	// The key with line breaks is no page of the blog, so it is shown defanged.
+	if want := "New comment by Ève =?utf-8?q?=0D=0ABcc:_evil@example.com?= on /p Subject[:] pwned X-Evil[:] 1"; m.Subject != want {
 		t.Errorf("moderator subject %q, want %q", m.Subject, want)
 	}
 	if !slices.Equal(m.To, []string{"alice@example.com"}) || !slices.Equal(published.To, []string{"eve@example.com"}) {

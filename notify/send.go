@@ -50,8 +50,8 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 		if !c.NotifyPublished {
 			return nil, errSkip
 		}
-		return n.toCommenter(ctx, c.Email, "published", "Your comment on "+oneLine(c.Post)+" is published",
-			map[string]any{"C": c, "PostURL": n.postURL(c.Post)})
+		return n.toCommenter(ctx, c.Email, "published", "Your comment on "+n.postText(c.Post)+" is published",
+			map[string]any{"C": c, "Post": n.postText(c.Post), "PostURL": n.postURL(c.Post)})
 	case moderation.DeliverReply:
 		c, err := n.comment(ctx, d.Comment, moderation.StatusApproved)
 		if err != nil {
@@ -64,8 +64,8 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 		if !parent.NotifyReplies || moderation.EmailKey(parent.Email) == moderation.EmailKey(c.Email) {
 			return nil, errSkip // no opt-in, or one answering oneself
 		}
-		return n.toCommenter(ctx, parent.Email, "reply", oneLine(c.Author)+" replied to your comment on "+oneLine(c.Post),
-			map[string]any{"C": c, "Parent": parent, "PostURL": n.postURL(c.Post)})
+		return n.toCommenter(ctx, parent.Email, "reply", oneLine(c.Author)+" replied to your comment on "+n.postText(c.Post),
+			map[string]any{"C": c, "Parent": parent, "Post": n.postText(c.Post), "PostURL": n.postURL(c.Post)})
 	case moderation.DeliverVerify:
 		body, err := n.render("verify", map[string]any{"Site": n.site(),
 			"Link": n.cfg.PublicURL + "/verify/" + n.svc.VerificationLink(d.To)})
@@ -99,7 +99,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, map[string]any{"C": c, "PostURL": n.postURL(c.Post),
+		items = append(items, map[string]any{"C": c, "Post": n.postText(c.Post), "PostURL": n.postURL(c.Post),
 			"Approve": n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, c.ID, moderation.ActionApprove),
 			"Reject":  n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, c.ID, moderation.ActionReject)})
 	}
@@ -112,7 +112,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 	if batch[0].Kind == moderation.DeliverModerator {
 		c := items[0]["C"].(*moderation.Comment)
 		data["Item"] = items[0]
-		name, subject = "moderator", "New comment by "+oneLine(c.Author)+" on "+oneLine(c.Post)
+		name, subject = "moderator", "New comment by "+oneLine(c.Author)+" on "+n.postText(c.Post)
 	} else if len(items) == 1 {
 		subject = "1 comment waiting for moderation"
 	}
@@ -172,15 +172,19 @@ func (n *Notifier) site() string {
 	return n.cfg.PublicURL
 }
 
-// postURL links a post when its key is a URL, or a path on the blog.
-func (n *Notifier) postURL(post string) string {
-	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return u.String()
+// postURL links a post only when its key resolves to one of the blog's
+// origins; any other key is shown as text (moderation.PostLink).
+func (n *Notifier) postURL(post string) string { return moderation.PostLink(post, n.cfg.SiteOrigins) }
+
+// postText is a post key as an email shows it: as typed when it links to
+// the blog, else with its dots and colons bracketed ("evil[.]example"), so
+// that no mail program turns a key that is not the blog's into a link.
+func (n *Notifier) postText(post string) string {
+	s := oneLine(post)
+	if n.postURL(post) != "" {
+		return s
 	}
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") && n.cfg.SiteOrigin != "" {
-		if u, err := url.Parse(n.cfg.SiteOrigin + post); err == nil {
-			return u.String()
-		}
-	}
-	return ""
+	return keyDefang.Replace(s)
 }
+
+var keyDefang = strings.NewReplacer(".", "[.]", ":", "[:]")

@@ -15,7 +15,7 @@ var texts = template.Must(template.New("").Funcs(template.FuncMap{
 	"inc":     func(i int) int { return i + 1 },
 	"date":    func(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 UTC") },
 }).Parse(`
-{{define "comment"}}{{oneLine .C.Author}}{{with .C.Website}} ({{.}}){{end}} <{{.C.Email}}> wrote on {{oneLine .C.Post}}:
+{{define "comment"}}{{oneLine .C.Author}}{{with .C.Website}} ({{.}}){{end}} <{{.C.Email}}> wrote on {{.Post}}:
 {{with .PostURL}}{{.}}
 {{end}}
 {{quote .C.Body}}
@@ -44,7 +44,7 @@ To change how you hear of new comments:
 
 {{define "published"}}Hello {{oneLine .C.Author}},
 
-your comment on {{oneLine .C.Post}} is published{{with .PostURL}}:
+your comment on {{.Post}} is published{{with .PostURL}}:
 {{.}}{{else}}.{{end}}
 
 {{quote .C.Body}}
@@ -56,7 +56,7 @@ To get no more email from the comments at {{.Site}}: {{.Unsubscribe}}
 
 {{define "reply"}}Hello {{oneLine .Parent.Author}},
 
-{{oneLine .C.Author}} replied to your comment on {{oneLine .C.Post}}{{with .PostURL}}:
+{{oneLine .C.Author}} replied to your comment on {{.Post}}{{with .PostURL}}:
 {{.}}{{else}}.{{end}}
 
 {{quote .C.Body}}

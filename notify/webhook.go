@@ -42,7 +42,7 @@ type Payload struct {
 type PayloadComment struct {
 	ID      string    `json:"id"`
 	Post    string    `json:"post"`
-	PostURL string    `json:"post_url,omitempty"`
+	PostURL string    `json:"post_url"` // "" when the key is not a page of the blog
 	Author  string    `json:"author"`
 	Website string    `json:"website,omitempty"`
 	Body    string    `json:"body"`
@@ -160,7 +160,7 @@ func (w *webhooks) post(ctx context.Context, target string, seq uint64, p Payloa
 
 // payload describes a pending comment for webhooks.
 func (n *Notifier) payload(c *moderation.Comment) Payload {
-	post := oneLine(c.Post)
+	post := n.postText(c.Post) // chat apps link URLs in text, too
 	summary := fmt.Sprintf("New comment by %s on %s awaiting moderation: %s\n> %s",
 		oneLine(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300))
 	return Payload{

@@ -2,13 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -102,33 +102,17 @@ func (p *adminPages) render(c echo.Context, status int, name string, data page) 
 
 // initAdmin builds what the admin page needs; called once by New.
 func (s *Server) initAdmin(pub *url.URL) error {
-	sessions, err := moderation.NewSessions(s.svc)
+	sessions, err := moderation.NewSessions(context.Background(), s.svc)
 	if err != nil {
 		return err
 	}
-	blog := origin(pub)
-	if len(s.cfg.Origins) > 0 {
-		blog = strings.TrimRight(s.cfg.Origins[0], "/")
-	}
-	pages, err := newAdminPages(embed.Files, func(post string) string { return postURL(blog, post) })
+	site := moderation.SiteOrigins(s.cfg.Origins, s.cfg.PublicURL)
+	pages, err := newAdminPages(embed.Files, func(post string) string { return moderation.PostLink(post, site) })
 	if err != nil {
 		return err
 	}
 	s.sessions, s.pages, s.cookie = sessions, pages, newSessionCookie(pub)
 	return nil
-}
-
-// postURL links a post key to its page: keys that are paths live on the
-// (first) blog origin, absolute http(s) keys are their own page, and other
-// keys (opaque ids) have no link.
-func postURL(blog, post string) string {
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") {
-		return blog + post
-	}
-	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return post
-	}
-	return ""
 }
 
 // adminRoutes adds the admin pages and the admin page's API endpoints.
@@ -143,9 +127,9 @@ func (s *Server) adminRoutes(api *echo.Group) {
 	pages := e.Group("/admin", s.requirePage)
 	pages.GET("", s.handleQueue)
 	pages.GET("/audit", s.handleAuditPage)
-	pages.GET("/account", s.simplePage("account", "Your account", "account", false))
+	pages.GET("/account", s.simplePage("account", "Your account", "account", moderation.PermOwnAccount))
 	pages.GET("/team", s.handleTeamPage)
-	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", true))
+	pages.GET("/settings", s.simplePage("settings", "Settings", "settings", moderation.PermBlocklist))
 
 	api.GET("/queue", s.handleQueueItems)
 	api.GET("/counts", s.handleStatusCounts)
@@ -210,13 +194,13 @@ func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
 }
 
 // simplePage serves a page whose content its script loads.
-func (s *Server) simplePage(name, title, nav string, ownersOnly bool) echo.HandlerFunc {
+func (s *Server) simplePage(name, title, nav string, needs moderation.Permission) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p, err := s.newPage(c, title, nav)
 		if err != nil {
 			return err
 		}
-		if ownersOnly && !p.Me.Can(moderation.RoleOwner) {
+		if !p.Me.May(needs) {
 			return s.pages.render(c, http.StatusForbidden, "forbidden", p)
 		}
 		p.Scripts = []string{"forms.js"}

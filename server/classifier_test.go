@@ -228,8 +228,8 @@ func TestQueuePageShowsScores(t *testing.T) {
 	if rec.Code != http.StatusOK || strings.Index(page, `id="c-`+spam) > strings.Index(page, `id="c-`+ham) {
 		t.Fatalf("sorted by score, the spammy comment is not first: %d", rec.Code)
 	}
-	for _, want := range []string{`<option value="score" selected>`, `id="min-score"`, `id="spam-by-score"`, `data-sort="score"`,
-		`<dt>Spam score</dt>`, `<meter min="0" max="1"`, `class="feature spammy">subscribe<span class="visually-hidden"> (spam)</span>`,
+	for _, want := range []string{`<option value="score" selected>`, `id="min-score"`, `id="spam-by-score"`, `data-sort="score"`, `<summary>Spam score: highest first</summary>`,
+		`<span class="score">Spam score <meter min="0" max="1"`, `class="feature spammy">subscribe<span class="visually-hidden"> (spam)</span>`,
 		`/admin/static/score.js`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the queue page lacks %s", want)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -85,15 +86,19 @@ func (s *Server) handleImport(c echo.Context) error {
 		return tooLarge(limit, 0)
 	}
 	s.extendDeadlines(c)
+	watched := watchBody(r)
 	body, err := uploadedFile(r, limit)
 	if err != nil {
-		return err
+		return cmp.Or(watched.failure(), err)
 	}
 	dec, err := migrate.NewDecoder(format, body, migrate.DecodeOptions{PostKey: postKey})
 	if err != nil {
-		return err
+		return cmp.Or(watched.failure(), err)
 	}
 	res, err := s.svc.Import(r.Context(), actorOf(c), string(format), dec, nil)
+	if f := watched.failure(); f != nil {
+		return f
+	}
 	if err != nil {
 		return importError(err, limit, res)
 	}

@@ -97,7 +97,7 @@ func (a *transferApp) importFile(t *testing.T, format string, body io.Reader) mo
 
 func (a *transferApp) export(t *testing.T, query string) []byte {
 	t.Helper()
-	rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.mod, nil)
+	rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.owner, nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("export %s: %d %s", query, rec.Code, rec.Body)
 	}
@@ -153,7 +153,7 @@ func TestExportFormatsAreGolden(t *testing.T) {
 		{"csv", "text/csv; charset=utf-8", "csv"},
 		{"wxr", "application/xml; charset=utf-8", "xml"},
 	} {
-		rec := a.do(t, http.MethodGet, "/api/admin/export?site=https://blog.example.com&format="+f.format, a.mod, nil)
+		rec := a.do(t, http.MethodGet, "/api/admin/export?site=https://blog.example.com&format="+f.format, a.owner, nil)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", f.format, rec.Code, rec.Body)
 		}
@@ -579,7 +579,7 @@ func TestExportFilters(t *testing.T) {
 		t.Errorf("csv must neutralize formulas:\n%s", csv)
 	}
 	for query, field := range map[string]string{"format=xml": "format", "status=hidden": "status", "since=yesterday": "since", "site=javascript:x": "site"} {
-		rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.mod, nil)
+		rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.owner, nil)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"`+field+`"`) || rec.Header().Get("Content-Disposition") != "" {
 			t.Errorf("%s: %d %s", query, rec.Code, rec.Body)
 		}

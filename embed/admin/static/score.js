@@ -17,6 +17,7 @@
     try {
       const res = await P.api('POST', '/api/admin/comments/spam-by-score', { min_score: min, post: list.dataset.post });
       P.refreshCounts();
+      form.closest('details').open = false; // the panel would cover the queue and the Undo
       if (!res.changed) {
         P.toast('No pending comment has a spam score of ' + min + ' or more.');
         return;
@@ -29,7 +30,7 @@
           undo: async () => {
             try {
               await P.api('POST', '/api/admin/comments/bulk', { ids: res.ids, action: 'restore' });
-              P.toast('Undone: ' + what + ' back in the queue.');
+              P.toast('Undone: ' + what + ' back in the queue.', { slot: 'decision' });
             } catch (err) {
               P.toast('Could not undo: ' + err.message, { error: true });
               throw err;

@@ -38,6 +38,8 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 	}
 	entry := &AuditEntry{At: now, Actor: actor.Name, Action: "reply", Comment: reply.ID, From: actor.From}
 	var moved bool
+	var taught lesson
+	defer s.spam.deciding()()
 	approve := func(p *Comment) (*AuditEntry, error) {
 		parent = p
 		if p.Status == StatusDeleted {
@@ -46,6 +48,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 		reply.Post, entry.Post = p.Post, p.Post
 		reply.Parent = parentID // a retried transaction starts over
 		moved = p.move(StatusApproved, actor.Name, "", now)
+		if moved {
+			taught = retrain(p)
+		}
 		if err := attach(reply, p); err != nil {
 			return nil, err
 		}
@@ -57,6 +62,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, parentID, body string)
 	if err := store.PublishReply(ctx, reply, approve, entry); err != nil {
 		return nil, nil, err
 	}
+	s.spam.learn([]lesson{taught})
 	changed := []*Comment{reply}
 	if moved {
 		changed = []*Comment{parent, reply}

@@ -19,6 +19,7 @@ const (
 	PermImport       Permission = "import"        // import comments
 	PermBackup       Permission = "backup"        // download the database, with every secret
 	PermRotateSecret Permission = "rotate-secret" // replace the IP hash or form token secret (command line)
+	PermRetrain      Permission = "retrain"       // rebuild the spam classifier from the stored decisions (command line)
 )
 
 // Grant is one row of the roles table: what the permission covers, in words
@@ -43,6 +44,7 @@ var Grants = []Grant{
 	{PermImport, "import comments", []Role{RoleOwner}},
 	{PermBackup, "download a backup: the database with every secret", []Role{RoleOwner}},
 	{PermRotateSecret, "rotate a server secret (command line only)", []Role{RoleOwner}},
+	{PermRetrain, "rebuild the spam classifier from the stored decisions (command line only)", []Role{RoleOwner}},
 }
 
 var grantIndex = func() map[Permission][]Role {

@@ -22,6 +22,7 @@ type Service struct {
 	ipKey     []byte
 	checks    []Check
 	listeners []func(context.Context, Event)
+	spam      *spamModel // the classifier (classify.go)
 
 	trustAfter int // see Options.TrustAfter
 }
@@ -34,6 +35,10 @@ type Options struct {
 	// TrustAfter publishes at once what a commenter with a verified email
 	// and at least this many approved comments sends; 0 turns trust off.
 	TrustAfter int
+
+	// SpamThreshold is the classifier score above which a submission is
+	// filed as spam; 0 means DefaultSpamThreshold, 1 or more files nothing.
+	SpamThreshold float64
 }
 
 // NewService builds the service and everything it shares across requests.
@@ -46,6 +51,10 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 	if err != nil {
 		return nil, fmt.Errorf("load IP hash secret: %w", err)
 	}
+	spam, err := loadModel(ctx, store, opts.SpamThreshold)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		store:     store,
 		validator: NewValidator(),
@@ -53,6 +62,7 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 		now:       func() time.Time { return clock().UTC() },
 		ipKey:     key,
 		checks:    opts.Checks,
+		spam:      spam,
 
 		trustAfter: opts.TrustAfter,
 	}, nil
@@ -140,6 +150,11 @@ func (s *Service) Submit(ctx context.Context, sub Submission, client Client) (*C
 			break
 		}
 	}
+	if status == StatusPending {
+		if r := s.screen(ctx, &sub); r != "" {
+			status, reason = StatusSpam, r
+		}
+	}
 	if status == StatusPending && s.trusted(ctx, sub.Email) {
 		status, reason = StatusApproved, "trusted commenter"
 	}
@@ -223,7 +238,9 @@ func checkPostKey(post string) error {
 
 // Comment returns one comment with every field, for moderators.
 func (s *Service) Comment(ctx context.Context, id string) (*Comment, error) {
-	return s.store.Comment(ctx, id)
+	c, err := s.store.Comment(ctx, id)
+	s.annotate(c)
+	return c, err
 }
 
 // MaxPage is the largest page moderators can ask for.
@@ -246,7 +263,14 @@ func (s *Service) Comments(ctx context.Context, q Query) ([]*Comment, string, er
 	if q.Search = strings.TrimSpace(q.Search); len(q.Search) > MaxSearch {
 		return nil, "", invalid("q", fmt.Sprintf("must be at most %d bytes", MaxSearch))
 	}
-	return s.store.Comments(ctx, q)
+	if q.Sort != "" || q.MinScore != 0 {
+		return s.scoredComments(ctx, q)
+	}
+	cs, next, err := s.store.Comments(ctx, q)
+	for _, c := range cs {
+		s.annotate(c)
+	}
+	return cs, next, err
 }
 
 // Action is a moderation decision.
@@ -270,15 +294,22 @@ const MaxBulk = 500
 
 // Result counts what an action did.
 type Result struct {
-	Action    Action `json:"action"`
-	Changed   int    `json:"changed"`
-	Unchanged int    `json:"unchanged"`
+	Action    Action   `json:"action"`
+	Changed   int      `json:"changed"`
+	Unchanged int      `json:"unchanged"`
+	IDs       []string `json:"ids"` // the comments it changed, e.g. to undo it
 }
 
 // Moderate applies action to every id, all or nothing. Repeating an action is
 // harmless: comments already there count as unchanged.
 func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, action Action) (Result, error) {
-	res := Result{Action: action}
+	return s.moderate(ctx, actor, ids, action, nil)
+}
+
+// moderate is Moderate; when only is set, comments it refuses (checked in
+// the transaction) are left as they are.
+func (s *Service) moderate(ctx context.Context, actor Actor, ids []string, action Action, only func(*Comment) bool) (Result, error) {
+	res := Result{Action: action, IDs: []string{}}
 	if !actor.May(PermModerate) {
 		return res, ErrForbidden
 	}
@@ -290,7 +321,13 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 	}
 	now := s.now()
 	var changed []*Comment
+	var lessons []lesson
+	defer s.spam.deciding()()
 	change := func(c *Comment) (*AuditEntry, error) {
+		if only != nil && !only(c) {
+			res.Unchanged++
+			return nil, nil
+		}
 		if c.Status == StatusDeleted {
 			if action == ActionDelete {
 				res.Unchanged++
@@ -304,7 +341,11 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 			res.Unchanged++
 			return nil, nil
 		}
+		if action != ActionDelete {
+			lessons = append(lessons, retrain(c))
+		}
 		res.Changed++
+		res.IDs = append(res.IDs, c.ID)
 		changed = append(changed, c)
 		return &AuditEntry{At: now, Actor: actor.Name, Action: string(action), Comment: c.ID, Post: c.Post, From: actor.From}, nil
 	}
@@ -315,6 +356,7 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, ids []string, actio
 	if err := update(ctx, uniq(ids), change); err != nil {
 		return Result{Action: action}, err
 	}
+	s.spam.learn(lessons)
 	s.publish(ctx, Event{Kind: kind, Comments: changed, Actor: actor.Name})
 	return res, nil
 }
@@ -328,6 +370,7 @@ func (s *Service) ModerateOne(ctx context.Context, actor Actor, id string, actio
 	if errors.Is(err, ErrNotFound) && action == ActionDelete {
 		return nil, nil
 	}
+	s.annotate(c)
 	return c, err
 }
 

@@ -265,6 +265,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 			res.reject(rec, id, problem)
 			continue
 		}
+		item.Comment.Trained = training(item.Comment) // storage counts the decisions it brings in the model
 		if batch = append(batch, item); len(batch) == importBatch {
 			if err := flush(); err != nil {
 				return res, err
@@ -275,6 +276,9 @@ func (s *Service) Import(ctx context.Context, actor Actor, format string, src Re
 		return res, err
 	}
 	if err := s.adoptOrphans(ctx, store, &res, orphans); err != nil {
+		return res, err
+	}
+	if err := s.spam.reload(ctx, s.store); err != nil {
 		return res, err
 	}
 	slices.SortStableFunc(res.Problems, func(a, b RecordProblem) int { return a.Record - b.Record })

@@ -291,6 +291,10 @@ func queryOf(c echo.Context) moderation.Query {
 	if !q.Status.Valid() {
 		q.Status = moderation.StatusPending
 	}
+	if c.QueryParam("sort") == moderation.SortScore {
+		q.Sort = moderation.SortScore
+	}
+	q.MinScore, _ = scoreParam(c, "min_score") // the page ignores a score out of range
 	return q
 }
 
@@ -309,7 +313,7 @@ func (s *Server) handleQueue(c echo.Context) error {
 		return err
 	}
 	p.Title = statusLabel(view.Query.Status)
-	p.Scripts, p.Data = []string{"queue.js"}, view
+	p.Scripts, p.Data = []string{"queue.js", "score.js"}, view
 	return s.pages.render(c, http.StatusOK, "queue", p)
 }
 

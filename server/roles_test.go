@@ -29,6 +29,7 @@ var adminRoutes = []struct {
 	{"POST", "/api/admin/comments/:id/reply", `{"body":"Thanks!"}`, moderation.PermModerate},
 	{"DELETE", "/api/admin/comments/:id", "", moderation.PermModerate},
 	{"POST", "/api/admin/comments/bulk", `{"ids":["x"],"action":"approve"}`, moderation.PermModerate},
+	{"POST", "/api/admin/comments/spam-by-score", `{"min_score":0.9}`, moderation.PermModerate},
 	{"GET", "/api/admin/queue", "", moderation.PermModerate},
 	{"GET", "/api/admin/counts", "", moderation.PermModerate},
 	{"GET", "/api/admin/events", "", moderation.PermModerate},

@@ -132,6 +132,7 @@ func (s *Server) routes() {
 	admin.POST("/comments/:id/spam", s.handleModerate(moderation.ActionSpam))
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
+	admin.POST("/comments/spam-by-score", s.handleSpamByScore)
 	admin.GET("/audit", s.handleAudit)
 	admin.GET("/blocklist", s.handleBlocklist)
 	admin.PUT("/blocklist", s.handleSetBlocklist)

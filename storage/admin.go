@@ -88,6 +88,8 @@ func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 		if err := load(comments, []byte(reply.Parent), &parent); err != nil {
 			return err
 		}
+		old.Trained = loadTraining(tx, []byte(reply.Parent))
+		parent.Trained = old.Trained
 		moved, err := approve(&parent)
 		if err != nil {
 			return err

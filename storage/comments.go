@@ -60,6 +60,9 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 			return err
 		}
 	}
+	if err := teach(tx, old, c); err != nil {
+		return err
+	}
 	comments := tx.Bucket(bucketComments)
 	comments.FillPercent = appendFill
 	return save(comments, id, c)
@@ -263,6 +266,9 @@ func (db *DB) DeleteComments(_ context.Context, ids []string, change func(*moder
 			if err := unindex(tx, old); err != nil {
 				return err
 			}
+			if err := teach(tx, old, c); err != nil { // c is a tombstone: its record goes, its counts stay
+				return err
+			}
 			if c.Parent != "" {
 				if err := tx.Bucket(bucketReplies).Delete(replyKey(c.Parent, c.ID)); err != nil {
 					return err
@@ -286,6 +292,8 @@ func eachComment(tx *bolt.Tx, ids []string, change func(*moderation.Comment) (*m
 		if err := load(comments, []byte(id), &c); err != nil {
 			return err
 		}
+		old.Trained = loadTraining(tx, []byte(id))
+		c.Trained = old.Trained
 		entry, err := change(&c)
 		if err != nil {
 			return err

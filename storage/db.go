@@ -53,6 +53,16 @@ import (
 //	imported    16-byte key of an imported comment (SHA-256 of its source
 //	            system, site and id there) → its Parley ID, so that importing
 //	            a file again skips what it created, even if deleted since
+//	model       the spam classifier (schema 6): "version" → uint64 classifier
+//	            version it was built for (absent until first built), "docs" →
+//	            uint32 ham + uint32 spam comments learned, and two nested
+//	            buckets. "counts": uint32 feature hash → uint32 ham + uint32
+//	            spam count, at most classifier.Buckets (262,144) keys of 4+8
+//	            bytes however much is learned. "trained": comment ID → JSON
+//	            moderation.Training, what that comment taught, so that a
+//	            change of mind takes exactly that back. Both change in each
+//	            comment's own write (teach, from putComment). With sites, one
+//	            such model per site.
 //
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
@@ -113,6 +123,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketImported)
 		return err
 	},
+	migrateModel, // 6: the spam classifier's model (storage/model.go)
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

@@ -80,7 +80,10 @@
 
   // insert puts an item back in creation order: IDs sort by time.
   function insert(el) {
-    const after = items().find((x) => x.dataset.id > el.dataset.id);
+    const later = list.dataset.sort === 'score' // the order the server listed: by score, then ID
+      ? (x) => +x.dataset.score < +el.dataset.score || (x.dataset.score === el.dataset.score && x.dataset.id > el.dataset.id)
+      : (x) => x.dataset.id > el.dataset.id;
+    const after = items().find(later);
     list.insertBefore(el, after || null);
     updateList();
   }
@@ -186,6 +189,24 @@
     P.refreshCounts();
   }
 
+  // Decisions made elsewhere on the page (spam by score, score.js) leave the
+  // list the same way and get the same Undo.
+  document.addEventListener('parley:decided', (e) => {
+    markOurs(e.detail.ids);
+    const els = e.detail.ids.map((id) => document.getElementById('c-' + id)).filter(Boolean);
+    if (els.length) take(els);
+    offerUndo(e.detail.message, () => {
+      els.forEach(insert);
+      if (els.length) setCurrent(els[0]);
+      // The stream may have taken them off first (its news can beat the
+      // answer): once restored, fetch what is still missing.
+      e.detail.undo().then(() => {
+        for (const id of e.detail.ids) ours.delete(id);
+        sync(true);
+      }, () => take(els));
+    });
+  });
+
   function deleteLater(els, ids, what) {
     const job = { ids, els, what };
     pendingDeletes.add(job);
@@ -237,6 +258,8 @@
   async function fetchItems(cursor, poll) {
     const params = new URLSearchParams({ status: tab, q: list.dataset.q, post: list.dataset.post });
     if (cursor) params.set('cursor', cursor);
+    if (list.dataset.sort) params.set('sort', list.dataset.sort);
+    if (list.dataset.minScore) params.set('min_score', list.dataset.minScore);
     const res = await P.api('GET', '/api/admin/queue?' + params, undefined, { poll, raw: true });
     return { html: await res.text(), next: res.headers.get('X-Next-Cursor') || '' };
   }
@@ -282,6 +305,7 @@
   let syncing = false;
   let syncAgain = null;
   async function sync(fromStart = false) {
+    fromStart = fromStart || list.dataset.sort === 'score'; // by score, new comments may rank anywhere
     if (list.dataset.next && !fromStart) return;
     if (syncing) {
       syncAgain = syncAgain === null ? fromStart : syncAgain || fromStart;

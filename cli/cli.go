@@ -25,6 +25,8 @@ Usage:
   parley moderator add NAME               add a moderator; password from standard input
   parley moderator notify NAME            set how a moderator hears of new comments
   parley blocklist add|remove|list [--site ID] [KIND VALUE...]   KIND: words, emails or networks
+  parley spam retrain [--site ID]         rebuild the spam classifier from past decisions
+  parley spam evaluate FILE               replay a labelled ndjson export through the classifier
   parley forget [--site ID] EMAIL         erase every comment sent with EMAIL (on every site by default)
   parley secret rotate ip-hash|form-token replace a server secret
   parley healthcheck                      exit 0 when the local server answers /healthz
@@ -54,6 +56,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = blocklistCommand(ctx, args, stdout, stderr)
 	case "site":
 		err = siteCommand(ctx, args, stdout, stderr)
+	case "spam":
+		err = spamCommand(ctx, args, stdout, stderr)
 	case "forget", "secret":
 		err = privacyCommand(ctx, cmd, args, stdout, stderr)
 	case "healthcheck":

@@ -44,9 +44,7 @@ func opsFlags(fs *flag.FlagSet, c *opsConfig) {
 func (c *opsConfig) notifyConfig(publicURL string, origins []string) (notify.Config, error) {
 	cfg := notify.Config{PublicURL: publicURL, SMTP: c.smtp, WebhookSecret: c.webhookSecret,
 		DigestEvery: time.Duration(c.digestMinutes) * time.Minute}
-	if len(origins) > 0 {
-		cfg.SiteOrigin = origins[0]
-	}
+	cfg.SiteOrigins = moderation.SiteOrigins(origins, publicURL)
 	if c.digestMinutes < 1 || c.trustAfter < 0 {
 		return cfg, fmt.Errorf("--digest-minutes must be at least 1 and --trust-after not negative")
 	}

@@ -20,6 +20,7 @@ type spamConfig struct {
 	powMaxNumber    int
 	trustedProxies  string
 	retention       time.Duration
+	threshold       float64 // the classifier's; 0 for moderation.DefaultSpamThreshold
 }
 
 // spamFlags adds serve's anti-spam and privacy flags.
@@ -30,6 +31,8 @@ func spamFlags(fs *flag.FlagSet, c *spamConfig) {
 	fs.BoolVar(&c.pow, "pow", false, "ask the widget for a proof of work (a small hash puzzle) with each comment")
 	fs.IntVar(&c.powMaxNumber, "pow-max-number", moderation.DefaultPoWMaxNumber, "proof of work difficulty: the largest number the widget may have to try")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated proxy networks (CIDR) whose X-Forwarded-For is believed; default: none, the peer address is the client")
+	fs.Float64Var(&c.threshold, "spam-threshold", moderation.DefaultSpamThreshold,
+		"the classifier files a comment as spam when its score (0 to 1) is above this; 1 files nothing, scores are still shown")
 	fs.Var(days{&c.retention}, "retention", "rejected and spam comments are deleted after this (e.g. 30d); 0 keeps them")
 }
 
@@ -37,6 +40,9 @@ func spamFlags(fs *flag.FlagSet, c *spamConfig) {
 func (c *spamConfig) resolve() error {
 	if c.duplicateWindow < 0 || c.retention < 0 {
 		return fmt.Errorf("--duplicate-window and --retention must not be negative")
+	}
+	if !(c.threshold > 0 && c.threshold <= 1) {
+		return fmt.Errorf("--spam-threshold must be above 0 and at most 1")
 	}
 	if c.pow && (c.powMaxNumber < 1 || c.powMaxNumber > 1<<31) {
 		return fmt.Errorf("--pow-max-number must be between 1 and %d", 1<<31)

@@ -21,7 +21,8 @@ func openGuarded(ctx context.Context, cfg *config) (*storage.DB, *moderation.Ser
 	spam, err := moderation.NewSpamFilter(ctx, db, cfg.spamOptions())
 	if err == nil {
 		var svc *moderation.Service
-		if svc, err = moderation.NewService(ctx, db, moderation.Options{Checks: spam.Checks(), TrustAfter: cfg.ops.trustAfter}); err == nil {
+		if svc, err = moderation.NewService(ctx, db, moderation.Options{Checks: spam.Checks(), TrustAfter: cfg.ops.trustAfter,
+			SpamThreshold: cfg.spam.threshold}); err == nil {
 			return db, svc, spam, nil
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 
 	"parley/moderation"
@@ -139,4 +141,81 @@ func plainError(err error) error {
 		return errors.New(strings.TrimPrefix(ve.Error(), "validation failed: "))
 	}
 	return err
+}
+
+const spamUsage = `usage: parley spam retrain [--site ID]
+       parley spam evaluate [--learn-first SHARE] [--threshold T,...] FILE
+retrain rebuilds the classifier from the decided comments in the database;
+evaluate replays a labelled ndjson export (parley export) in time order and
+prints the spam it would have caught and the genuine comments it would have lost`
+
+// spamCommand: parley spam retrain|evaluate.
+func spamCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "retrain" && args[0] != "evaluate") {
+		return usageError{errors.New(spamUsage)}
+	}
+	verb := args[0]
+	var cfg config
+	fs := newFlagSet("spam "+verb, &cfg)
+	fs.SetOutput(stderr)
+	learnFirst := fs.Float64("learn-first", 0, "evaluate: the share of the history (0 to 1, oldest first) learned before anything is measured")
+	thresholds := fs.String("threshold", fmt.Sprint(moderation.DefaultSpamThreshold), "evaluate: comma-separated thresholds to measure at")
+	site := fs.String("site", "", "retrain: the site whose classifier to rebuild (default: every site's)")
+	rest, err := parseMixed(fs, args[1:])
+	if err != nil {
+		return usageError{err}
+	}
+	if verb == "retrain" {
+		if len(rest) != 0 {
+			return usageError{errors.New(spamUsage)}
+		}
+		db, svc, err := openService(ctx, &cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st, err := svc.RetrainClassifier(ctx, cliActor(), *site)
+		if err != nil {
+			return plainError(err)
+		}
+		fmt.Fprintf(stdout, "the classifier learned %d genuine and %d spam comments\n", st.Ham, st.Spam)
+		if !st.Ready {
+			fmt.Fprintf(stderr, "It files nothing until it has learned %d of each; until then it only shows scores.\n", moderation.MinDecisions)
+		}
+		return nil
+	}
+	if len(rest) != 1 {
+		return usageError{errors.New(spamUsage)}
+	}
+	var ts []float64
+	for _, t := range strings.Split(*thresholds, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		if err != nil || v <= 0 || v > 1 {
+			return usageError{fmt.Errorf("--threshold: %q is not a number above 0 and at most 1", t)}
+		}
+		ts = append(ts, v)
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ev, err := moderation.Evaluate(f, *learnFirst, ts)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", rest[0], err)}
+	}
+	fmt.Fprintf(stdout, "%d labelled comments; learned the first %d, then measured %d: %d spam, %d genuine\n",
+		ev.Comments, ev.Learned, ev.Spam+ev.Ham, ev.Spam, ev.Ham)
+	for i, t := range ev.Thresholds {
+		fmt.Fprintf(stdout, "threshold %g: spam caught %d of %d (%s), genuine comments lost %d of %d (%s)\n",
+			t, ev.Caught[i], ev.Spam, percent(ev.Caught[i], ev.Spam), ev.Lost[i], ev.Ham, percent(ev.Lost[i], ev.Ham))
+	}
+	return nil
+}
+
+func percent(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 2, 64) + "%"
 }

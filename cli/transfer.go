@@ -122,7 +122,11 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if n := res.Invalid - len(res.Problems); n > 0 {
 		fmt.Fprintf(stdout, "  … and %d more invalid records\n", n)
 	}
-	if err != nil && res.Created > 0 {
+	var fe *migrate.FileError
+	switch {
+	case errors.As(err, &fe):
+		return fmt.Errorf("the import stopped: %w. %d comments before that point were imported. %s", err, res.Created, fe.Advice())
+	case err != nil && res.Created > 0:
 		return fmt.Errorf("%w (the comments before that point were imported; importing the whole file again skips them)", err)
 	}
 	return err

@@ -157,3 +157,47 @@ func TestCLITransferUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIImportsWXR12HTTPSAndRefusesFilesWithoutComments: the WXR 1.2
+// https fixture imports in full; a file with no comment exits non-zero
+// with the reason, and writes nothing.
+func TestCLIImportsWXR12HTTPSAndRefusesFilesWithoutComments(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "parley.db")
+	code, out, errOut := cli(t, "", "import", "--data", db, "--format", "wxr", transferFixture(t, "wordpress-6.7-https.xml"))
+	if code != 0 || !strings.Contains(out, "14 created, 0 skipped (already there), 3 invalid") ||
+		!strings.Contains(out, "record 13 (line 225), id 303: is a trackback, not a comment") {
+		t.Errorf("wxr 1.2 https: %d\n%s%s", code, out, errOut)
+	}
+	posts := `<rss xmlns:wp="https://wordpress.org/export/1.2/"><channel><item><title>Hello</title></item></channel></rss>`
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	code, out, errOut = cli(t, posts, "import", "--data", empty, "--format", "wxr", "-")
+	if code != 1 || !strings.Contains(errOut, "the file holds no comments: none of its 1 posts has a <wp:comment>") {
+		t.Errorf("no comments: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "", "export", "--data", empty); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Errorf("something was written: %d %s", code, out)
+	}
+}
+
+// TestCLIImportGoesOnPastBadRecords imports Remark42's Disqus fixture, whose
+// last post is broken, and a file cut short: the bad record is listed and
+// the import succeeds; the cut file keeps what came before and says how to
+// get further.
+func TestCLIImportGoesOnPastBadRecords(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "parley.db")
+	code, out, errOut := cli(t, "", "import", "--data", db, "--format", "disqus", transferFixture(t, "remark42/disqus2.xml"))
+	if code != 0 || !strings.Contains(out, "5 created, 0 skipped (already there), 1 invalid") ||
+		!strings.Contains(out, `record 6 (line 135), id x299986073: isSpam: "123" is not true or false`) {
+		t.Errorf("remark42 disqus2.xml: %d\n%s%s", code, out, errOut)
+	}
+	file, err := os.ReadFile(transferFixture(t, "wordpress-6.7-https.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := string(file[:bytes.Index(file, []byte("<wp:comment_id>203"))])
+	code, out, errOut = cli(t, cut, "import", "--data", filepath.Join(t.TempDir(), "cut.db"), "--format", "wxr", "-")
+	if code != 1 || !strings.Contains(out, "2 created") ||
+		!strings.Contains(errOut, "the file ends in the middle of the document, after comment 2. 2 comments before that point were imported. It was cut short (an interrupted download or upload?): import the complete file") {
+		t.Errorf("cut short: %d\n%s%s", code, out, errOut)
+	}
+}

@@ -54,13 +54,21 @@ func TestAdminSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cookies.Cookies) != 1 {
+	// The session, and the device cookie that keeps this browser known to
+	// the login throttle. Plain HTTP here, so no Secure and no __Host-
+	// prefix (the server tests cover HTTPS).
+	if len(cookies.Cookies) != 2 {
 		t.Fatalf("cookies: %+v", cookies.Cookies)
 	}
-	c := cookies.Cookies[0]
-	// Plain HTTP here, so no Secure and no __Host- prefix (the server tests cover HTTPS).
-	if c.Name != "parley_session" || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Secure || c.Path != "/" {
-		t.Errorf("session cookie: name %s httpOnly %v sameSite %s secure %v path %s", c.Name, c.HTTPOnly, c.SameSite, c.Secure, c.Path)
+	names := map[string]bool{}
+	for _, c := range cookies.Cookies {
+		names[c.Name] = true
+		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Secure || c.Path != "/" {
+			t.Errorf("cookie %s: httpOnly %v sameSite %s secure %v path %s", c.Name, c.HTTPOnly, c.SameSite, c.Secure, c.Path)
+		}
+	}
+	if !names["parley_session"] || !names["parley_device"] {
+		t.Errorf("cookies %v, want parley_session and parley_device", names)
 	}
 	if got := eval[string](t, ctx, `document.cookie`); got != "" {
 		t.Errorf("scripts can read the cookie: %q", got)

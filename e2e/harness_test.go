@@ -24,6 +24,7 @@ type app struct {
 	DB    *storage.DB
 	Svc   *moderation.Service
 	Owner moderation.Actor // acts as the site owner, for setting up tests
+	HTTP  *httptest.Server // for breaking connections
 }
 
 // startApp serves Parley on a fresh database for the length of the test.
@@ -50,7 +51,7 @@ func startApp(t *testing.T) *app {
 		ts.Close()
 		_ = db.Close()
 	})
-	return &app{URL: ts.URL, DB: db, Svc: svc, Owner: moderation.Actor{Name: "test-owner", Role: moderation.RoleOwner}}
+	return &app{URL: ts.URL, DB: db, Svc: svc, Owner: moderation.Actor{Name: "test-owner", Role: moderation.RoleOwner}, HTTP: ts}
 }
 
 // browserRequired is set by CI so that a missing Chromium fails instead of skipping.

@@ -248,12 +248,12 @@ func TestWidgetReplyFlow(t *testing.T) {
 
 	reply := field("#parley", "#parley-"+ids[0]+" .parley-actions button")
 	if got := eval[string](t, ctx, shadow("#parley", `const b = root.querySelector('#parley-`+ids[0]+` .parley-actions button');
-		return b.textContent + '|' + b.getAttribute('aria-label')`)); got != "Reply|Reply to Ada" {
+		return b.textContent + '|' + b.getAttribute('aria-label')`)); got != "Reply|Reply to \u2068Ada\u2069" {
 		t.Errorf("reply button = %q", got)
 	}
 	do(t, ctx, chromedp.Click(reply))
 	if got := eval[string](t, ctx, shadow("#parley", `const f = root.querySelector('form');
-		return f.parentElement.id + '|' + f.querySelector('h3').textContent + '|' + root.activeElement?.name`)); got != "parley-"+ids[0]+"|Reply to Ada|author" {
+		return f.parentElement.id + '|' + f.querySelector('h3').textContent + '|' + root.activeElement?.name`)); got != "parley-"+ids[0]+"|Reply to \u2068Ada\u2069|author" {
 		t.Errorf("reply form (parent|heading|focus) = %q", got)
 	}
 	if eval[string](t, ctx, shadow("#parley", `return root.querySelector('#parley-`+ids[0]+` .parley-actions button').getAttribute('aria-expanded')`)) != "true" {

@@ -24,6 +24,7 @@
       loading: 'Loading comments…', load_failed: 'The comments could not be loaded.', retry: 'Try again',
       deleted: 'This comment was deleted.', site: 'Site', awaiting: 'Awaiting moderation',
       reply: 'Reply', reply_to: 'Reply to {author}', cancel_reply: 'Cancel reply',
+      permalink: 'Comment by {author}, {date}',
       form_heading: 'Leave a comment',
       moderated: 'Comments are moderated and appear once approved. Fields marked * are required.',
       author: 'Name', email: 'Email', email_hint: 'Never published.', website: 'Website', body: 'Comment',
@@ -49,6 +50,7 @@
       loading: 'Chargement des commentaires…', load_failed: 'Les commentaires n’ont pas pu être chargés.', retry: 'Réessayer',
       deleted: 'Ce commentaire a été supprimé.', site: 'Site', awaiting: 'En attente de modération',
       reply: 'Répondre', reply_to: 'Répondre à {author}', cancel_reply: 'Annuler la réponse',
+      permalink: 'Commentaire de {author}, {date}',
       form_heading: 'Laisser un commentaire',
       moderated: 'Les commentaires sont modérés et apparaissent une fois approuvés. Les champs marqués * sont obligatoires.',
       author: 'Nom', email: 'E-mail', email_hint: 'Jamais publié.', website: 'Site web', body: 'Commentaire',
@@ -94,6 +96,9 @@
   }
 
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
+  // A name set into a sentence is isolated (FSI…PDI), so that a right-to-left
+  // name cannot reorder the words around it.
+  const isolate = (name) => '\u2068' + name + '\u2069';
 
   function countText(s, n) {
     const form = n === 0 && s.count_zero ? 'zero' : new Intl.PluralRules(s.lang).select(n);
@@ -158,7 +163,8 @@
   // The commenter's own rules, mirroring the server's validator, so that most
   // mistakes are caught before anything is sent.
   const CONTROL = /\p{Cc}/u;
-  const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u200B-\u200D\u2060\uFEFF\u00AD\u180E]/;
+  // Joiners (U+200C, U+200D) are the server's to judge: names need them.
+  const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u200B\u2060\uFEFF\u00AD\u180E]/;
   const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
   const runes = (v) => [...v].length;
   const bytes = (v) => new TextEncoder().encode(v).length;
@@ -394,23 +400,31 @@
         h('div', { class: 'parley-meta' },
           h('span', { class: 'parley-author', itemprop: 'author', itemscope: true, itemtype: PERSON }),
           h('a', { class: 'parley-permalink' }, h('time', { itemprop: 'dateCreated' }))),
-        h('div', { class: 'parley-body', itemprop: 'text' }),
+        h('div', { class: 'parley-body', itemprop: 'text', dir: 'auto' }),
         h('div', { class: 'parley-actions' }, this.replyButton()));
       const li = this.proto.cloneNode(true);
       li.id = 'parley-' + c.id;
       li.dataset.parleyId = c.id;
       const [meta, body, actions] = li.children;
       const [author, link] = meta.children;
-      const name = h('span', { itemprop: 'name', text: c.author });
+      const name = h('span', { itemprop: 'name', dir: 'auto', text: c.author });
       author.append(c.website ? h('a', { href: c.website, rel: 'nofollow ugc noopener', itemprop: 'url' }, name) : name);
       if (c.site) link.before(h('span', { class: 'parley-site', text: this.s.site }));
       link.href = this.permalink + c.id;
       link.firstChild.dateTime = c.created;
-      link.firstChild.textContent = this.dates.format(new Date(c.created));
+      this.label(li, c, link);
       inert.innerHTML = c.html; // the server's sanitized HTML, parsed inert
       body.append(inert.content);
-      actions.firstChild.setAttribute('aria-label', fill(this.s.reply_to, { author: c.author }));
+      actions.firstChild.setAttribute('aria-label', fill(this.s.reply_to, { author: isolate(c.author) }));
       return li;
+    }
+
+    // label writes the localized date, and names the permalink after the
+    // comment's author: a list of links then tells the comments apart.
+    label(li, c, link = li.querySelector(':scope > .parley-meta > .parley-permalink')) {
+      const date = this.dates.format(new Date(c.created));
+      link.firstChild.textContent = date;
+      link.setAttribute('aria-label', fill(this.s.permalink, { author: isolate(c.author), date }));
     }
 
     replyButton() {
@@ -420,20 +434,19 @@
     // enhance gives a server-rendered comment its localized date and a Reply
     // button in place of its link to the no-JavaScript page.
     enhance(li, c) {
-      const time = li.querySelector(':scope > .parley-meta time');
-      if (time) time.textContent = this.dates.format(new Date(c.created));
+      if (li.querySelector(':scope > .parley-meta > .parley-permalink')) this.label(li, c);
       const actions = li.querySelector(':scope > .parley-actions');
       if (!actions || actions.querySelector('button')) return;
       const button = this.replyButton();
-      button.setAttribute('aria-label', fill(this.s.reply_to, { author: c.author }));
+      button.setAttribute('aria-label', fill(this.s.reply_to, { author: isolate(c.author) }));
       actions.replaceChildren(button);
     }
 
     showPending(p) {
       const li = h('li', { class: 'parley-comment parley-pending', id: 'parley-pending-' + p.id, tabindex: '-1', part: 'comment' },
-        h('div', { class: 'parley-meta' }, h('span', { class: 'parley-author', text: p.author }),
+        h('div', { class: 'parley-meta' }, h('span', { class: 'parley-author', dir: 'auto', text: p.author }),
           h('span', { class: 'parley-badge', text: this.s.awaiting })),
-        h('div', { class: 'parley-body pending', text: p.body }));
+        h('div', { class: 'parley-body pending', dir: 'auto', text: p.body }));
       const parent = p.parent && this.nodes.get(p.parent);
       (parent ? repliesOf(parent) : this.list).append(li);
       return li;
@@ -480,7 +493,10 @@
         h('input', { type: 'checkbox', name, checked: name === 'remember' && !!me }), ' ', label);
       const form = h('form', { novalidate: true, 'aria-labelledby': 'form-heading', part: 'form',
         onsubmit: (e) => { e.preventDefault(); this.submit(); },
-        onkeydown: (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && e.target.name === 'body') this.submit(); },
+        onkeydown: (e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && e.target.name === 'body') this.submit();
+          if (e.key === 'Escape' && this.parent) this.closeReply(true);
+        },
         onfocusin: () => this.prepare() },
       h('h3', { id: 'form-heading', text: s.form_heading }),
       h('p', { class: 'hint', text: s.moderated }),
@@ -543,7 +559,7 @@
       const author = li.querySelector('[itemprop=name]').textContent;
       this.opener = button;
       button.setAttribute('aria-expanded', 'true');
-      this.form.querySelector('#form-heading').textContent = fill(this.s.reply_to, { author });
+      this.form.querySelector('#form-heading').textContent = fill(this.s.reply_to, { author: isolate(author) });
       this.form.querySelector('.cancel').hidden = false;
       li.querySelector(':scope > .parley-actions').after(this.form);
       const empty = [...this.form.querySelectorAll('[required]')].find((el) => !el.value.trim());
@@ -651,23 +667,26 @@
   // everything else stays inside the shadow root. Top-level comments skip
   // rendering while off screen (content-visibility), which keeps the first
   // paint of a long thread short; a permalink lays them all out (.laid-out)
-  // so that its scroll lands true.
+  // so that its scroll lands true. That clips paint to each comment's box,
+  // so the box gets room for focus rings, taken from the widget's padding.
   const CSS = `
 :host{display:block}
 .root{--text:var(--parley-text,#1f2328);--muted:var(--parley-muted,#57606a);--bg:var(--parley-background,#fff);
 --surface:var(--parley-surface,#f6f8fa);--border:var(--parley-border,#d0d7de);--accent:var(--parley-accent,#0a58ca);
 --on-accent:var(--parley-on-accent,#fff);--error:var(--parley-error,#b42318);--radius:var(--parley-radius,6px);
+--field-border:var(--parley-field-border,#6e7781);
 font:var(--parley-font,inherit);font-size:var(--parley-font-size,1rem);line-height:1.5;color:var(--text);background:var(--bg);
 padding:var(--parley-padding,1rem);border-radius:var(--radius);color-scheme:light}
 .root.dark{--text:var(--parley-text,#e6edf3);--muted:var(--parley-muted,#a3adb8);--bg:var(--parley-background,#161b22);
 --surface:var(--parley-surface,#0d1117);--border:var(--parley-border,#3d444d);--accent:var(--parley-accent,#6cb6ff);
---on-accent:var(--parley-on-accent,#0d1117);--error:var(--parley-error,#ff8e80);color-scheme:dark}
+--on-accent:var(--parley-on-accent,#0d1117);--error:var(--parley-error,#ff8e80);--field-border:var(--parley-field-border,#848d97);color-scheme:dark}
 h2{font-size:1.3em;margin:0 0 .75em}h3{font-size:1.1em;margin:0 0 .25em}
 a{color:var(--accent)}
 ol{list-style:none;margin:0;padding:0}
 ol ol{margin:.75em 0 0 var(--parley-indent,1.25em);padding-left:.75em;border-left:2px solid var(--border)}
 .parley-comment{margin:0 0 1em;scroll-margin-top:1em}
 .root:not(.laid-out)>ol>.parley-comment{content-visibility:auto;contain-intrinsic-size:auto 8em}
+.root>ol>.parley-comment{padding:5px;margin:-5px 0 calc(1em - 5px);margin-inline:calc(-1*min(5px,var(--parley-padding,1rem)))}
 .parley-meta{display:flex;flex-wrap:wrap;gap:.25em .6em;align-items:baseline;font-size:.9em;color:var(--muted)}
 .parley-author{font-weight:600;color:var(--text)}
 .parley-permalink{color:var(--muted)}
@@ -684,11 +703,11 @@ code{font-size:.9em}
 form{margin-top:1.5em;display:grid;gap:.75em}
 .parley-comment form{margin:.75em 0}
 .row{display:grid;gap:.75em;grid-template-columns:repeat(auto-fit,minmax(12em,1fr))}
-.field{display:grid;gap:.2em}
+.field{display:grid;gap:.2em;align-content:start}
 label{font-weight:600}
 .hint{margin:0;font-size:.9em;color:var(--muted)}
 .req{color:var(--error)}
-input,textarea{font:inherit;color:var(--text);background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);
+input,textarea{font:inherit;color:var(--text);background:var(--surface);border:1px solid var(--field-border);border-radius:var(--radius);
 padding:.45em .6em;width:100%;box-sizing:border-box}
 textarea{resize:vertical;min-height:6em}
 [aria-invalid=true]{border-color:var(--error);box-shadow:0 0 0 1px var(--error)}

@@ -52,7 +52,7 @@ func New(svc *moderation.Service, src Source) *Metrics {
 		}, []string{"method", "route", "code"}),
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_submissions_total",
-			Help: "Comment submissions by site and outcome: pending, spam, approved (trusted commenter), refused (4xx), error (5xx); refusals before a site is known count under site \"unknown\".",
+			Help: "Comment submissions by site and outcome: pending, spam, approved (trusted commenter), refused (4xx), aborted (the client did not finish sending), error (5xx); refusals before a site is known count under site \"unknown\".",
 		}, []string{"site", "outcome"}),
 		moderations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_moderation_actions_total",
@@ -64,7 +64,7 @@ func New(svc *moderation.Service, src Source) *Metrics {
 		}, []string{"channel", "outcome"}),
 	}
 	m.sites.known = map[string]bool{}
-	for _, o := range []string{"pending", "spam", "approved", "refused", "error"} {
+	for _, o := range []string{"pending", "spam", "approved", "refused", "aborted", "error"} {
 		m.submissions.WithLabelValues(moderation.DefaultSite, o)
 	}
 	for _, a := range []moderation.Action{moderation.ActionApprove, moderation.ActionReject, moderation.ActionSpam, moderation.ActionDelete} {
@@ -130,14 +130,18 @@ func (l *siteLabels) label(site string) string {
 
 // ObserveRequest records one answered request. route is the route
 // template ("/api/admin/comments/:id"), never the URL, so that labels stay
-// few and hold no user data.
-func (m *Metrics) ObserveRequest(method, route string, code int, d time.Duration) {
+// few and hold no user data. aborted says the client did not finish sending
+// its body (cut off or stalled): a submission then counts as "aborted", not
+// as "refused" or "error", since no operator can act on it.
+func (m *Metrics) ObserveRequest(method, route string, code int, aborted bool, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Observe(d.Seconds())
 	if method == http.MethodPost && route == SubmitRoute {
 		switch {
+		case aborted:
+			m.submissions.WithLabelValues("unknown", "aborted").Inc()
 		case code >= 500:
 			m.submissions.WithLabelValues("unknown", "error").Inc()
 		case code >= 400:

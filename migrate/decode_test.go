@@ -132,12 +132,12 @@ func TestBrokenFilesSayWhere(t *testing.T) {
 	}{
 		{migrate.JSON, string(golden[:len(golden)/2]), 3, "after comment"},
 		{migrate.JSON, `{"format":"parley-comments","version":1}`, 0, `no "comments" array`},
-		{migrate.JSON, `<html>`, 0, "invalid character '<'"},
-		{migrate.JSON, `"just a string"`, 0, "expected a Parley export"},
+		{migrate.JSON, `<html>`, 0, "line 1: this is not a Parley json export: it starts with '<'"},
+		{migrate.JSON, `"just a string"`, 0, "this is not a Parley json export"},
 		{migrate.WXR, string(wxr[:cut]) + "</wp:comment></channel></rss>", 8, "line 185: the XML is broken: element <item> closed by </channel>"},
 		{migrate.WXR, `<html><body>hi</body></html>`, 0, "not a WordPress export"},
 		{migrate.Disqus, `<rss version="2.0"><channel></channel></rss>`, 0, "not a Disqus export"},
-		{migrate.WXR, `<?xml version="1.0" encoding="ISO-8859-1"?><rss></rss>`, 0, "ISO-8859-1"},
+		{migrate.WXR, `<?xml version="1.0" encoding="ISO-8859-1"?><rss></rss>`, 0, "the file is in ISO-8859-1, not UTF-8: convert it first, e.g. iconv -f ISO-8859-1 -t UTF-8"},
 	}
 	for _, c := range cases {
 		recs, err := decodeAll(c.format, strings.NewReader(c.file), migrate.DecodeOptions{})
@@ -271,7 +271,8 @@ func TestNeutralize(t *testing.T) {
 // FuzzDecoders feeds arbitrary bytes to every decoder: each must end with
 // records, io.EOF or an error, never a panic or a loop.
 func FuzzDecoders(f *testing.F) {
-	for _, name := range []string{"wordpress.xml", "disqus.xml", "golden/export.ndjson", "golden/export.json", "golden/export.wxr"} {
+	for _, name := range []string{"wordpress.xml", "disqus.xml", "golden/export.ndjson", "golden/export.json", "golden/export.wxr",
+		"remark42/disqus2.xml", "wordpress-bom-crlf.xml", "disqus-bom-crlf.xml", "parley-bom-crlf.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -295,4 +296,13 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 	})
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

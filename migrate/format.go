@@ -192,6 +192,17 @@ func NewDecoder(f Format, r io.Reader, opts DecodeOptions) (moderation.RecordRea
 type FileError struct {
 	Line int // 0 when unknown
 	Err  error
+	// CutShort is set when the file ends in the middle of the document: an
+	// interrupted download or upload. The whole file can get further.
+	CutShort bool
+}
+
+// Advice says whether importing again can get further, and how.
+func (e *FileError) Advice() string {
+	if e.CutShort {
+		return "It was cut short (an interrupted download or upload?): import the complete file; what was imported is skipped, and the import goes on from there."
+	}
+	return "Importing the same file again stops at the same place: repair the file there (or remove what is broken) and import it again; what was imported is skipped."
 }
 
 func (e *FileError) Error() string {
@@ -202,6 +213,15 @@ func (e *FileError) Error() string {
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
+
+// NoCommentsError is a file that was read to its end without yielding a
+// single comment: the wrong format, or a file of posts without comments.
+// It is an error so that such an import never looks like a success.
+type NoCommentsError struct {
+	Reason string // why, in words: what the file held instead
+}
+
+func (e *NoCommentsError) Error() string { return "the file holds no comments: " + e.Reason }
 
 // errNewer is a Parley export of a schema this Parley does not know.
 var errNewer = fmt.Errorf("the file was written by a newer Parley (schema version above %d): upgrade Parley to import it", SchemaVersion)

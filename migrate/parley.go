@@ -119,6 +119,7 @@ const maxLine = 4 << 20
 type ndjsonDecoder struct {
 	r       *bufio.Reader
 	line, n int
+	header  bool // the file began with an export header
 }
 
 func newNDJSONDecoder(r io.Reader) *ndjsonDecoder {
@@ -128,10 +129,16 @@ func newNDJSONDecoder(r io.Reader) *ndjsonDecoder {
 func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 	for {
 		raw, tooLong, err := d.readLine()
+		if errors.Is(err, io.EOF) {
+			return nil, d.end()
+		}
 		if err != nil {
 			return nil, err
 		}
 		d.line++
+		if d.line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte order mark
+		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 && !tooLong {
 			continue
@@ -141,6 +148,7 @@ func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 				if err != nil {
 					return nil, &FileError{Line: d.line, Err: err}
 				}
+				d.header = true
 				continue
 			}
 		}
@@ -153,6 +161,18 @@ func (d *ndjsonDecoder) Next() (*moderation.ImportRecord, error) {
 		rec.Comment, rec.Problem = decodeComment(raw)
 		return rec, nil
 	}
+}
+
+// end reports io.EOF, or why a file yielded no comment. A Parley export of
+// no comments says so in its header, and imports as nothing.
+func (d *ndjsonDecoder) end() error {
+	switch {
+	case d.n > 0 || d.header:
+		return io.EOF
+	case d.line == 0:
+		return &NoCommentsError{Reason: "it is empty"}
+	}
+	return &NoCommentsError{Reason: "it has only blank lines"}
 }
 
 // readLine returns the next line without its end, or only whether it was
@@ -204,113 +224,4 @@ func decodeComment(raw []byte) (*moderation.Comment, string) {
 		return nil, "is not a comment: " + err.Error()
 	}
 	return &c, ""
-}
-
-// jsonDecoder reads Parley's json export as a stream: the header's fields,
-// then the comments array one element at a time. A bare array of comments
-// is read too.
-type jsonDecoder struct {
-	src     *sourceReader
-	dec     *json.Decoder
-	started bool
-	done    bool
-	n       int
-}
-
-func newJSONDecoder(r io.Reader) *jsonDecoder {
-	src := &sourceReader{r: r}
-	return &jsonDecoder{src: src, dec: json.NewDecoder(bufio.NewReaderSize(src, 64<<10))}
-}
-
-func (d *jsonDecoder) Next() (*moderation.ImportRecord, error) {
-	if d.done {
-		return nil, io.EOF
-	}
-	if !d.started {
-		d.started = true
-		if err := d.seekComments(); err != nil {
-			return nil, err
-		}
-	}
-	if !d.dec.More() {
-		d.done = true
-		if _, err := d.dec.Token(); err != nil { // the closing ]
-			return nil, d.fileError(err)
-		}
-		return nil, io.EOF
-	}
-	var raw json.RawMessage
-	if err := d.dec.Decode(&raw); err != nil {
-		return nil, d.fileError(err)
-	}
-	d.n++
-	rec := &moderation.ImportRecord{Number: d.n}
-	rec.Comment, rec.Problem = decodeComment(raw)
-	return rec, nil
-}
-
-// seekComments reads up to the first element of the comments array,
-// checking the schema version on the way.
-func (d *jsonDecoder) seekComments() error {
-	tok, err := d.dec.Token()
-	if err != nil {
-		return d.fileError(err)
-	}
-	if tok == json.Delim('[') {
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return d.fileError(errors.New(`expected a Parley export: {"format": "parley-comments", …, "comments": […]}`))
-	}
-	for d.dec.More() {
-		key, err := d.dec.Token()
-		if err != nil {
-			return d.fileError(err)
-		}
-		switch key {
-		case "comments":
-			if tok, err := d.dec.Token(); err != nil || tok != json.Delim('[') {
-				return d.fileError(errors.New(`"comments" must be an array`))
-			}
-			return nil
-		case "version":
-			var v int
-			if err := d.dec.Decode(&v); err != nil {
-				return d.fileError(err)
-			}
-			if v > SchemaVersion {
-				return d.fileError(errNewer)
-			}
-		default:
-			var skip json.RawMessage
-			if err := d.dec.Decode(&skip); err != nil {
-				return d.fileError(err)
-			}
-		}
-	}
-	return d.fileError(errors.New(`the file has no "comments" array`))
-}
-
-// fileError reports where the file broke, unless reading it failed (a body
-// limit, a closed connection): that error is returned as it is.
-func (d *jsonDecoder) fileError(err error) error {
-	if d.src.err != nil {
-		return d.src.err
-	}
-	return &FileError{Err: fmt.Errorf("after comment %d: %w", d.n, err)}
-}
-
-// sourceReader remembers the error of the reader under a decoder, which
-// decoders may report as a format error.
-type sourceReader struct {
-	r   io.Reader
-	err error
-}
-
-func (s *sourceReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		s.err = err
-	}
-	return n, err
 }

@@ -5,15 +5,21 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"parley/moderation"
 )
 
-// wpNamespace starts the namespace of WordPress's elements in every WXR
-// version (1.0, 1.1, 1.2).
-const wpNamespace = "http://wordpress.org/export/"
+// wpNamespace matches the namespaces WordPress has written its elements in:
+// WXR 1.0, 1.1 and 1.2, over http or https.
+var wpNamespace = regexp.MustCompile(`^https?://wordpress\.org/export/1\.\d+/$`)
+
+// maxWPPrefixes bounds the namespaces a file may bind to "wp".
+const maxWPPrefixes = 8
 
 // wxrDateLayout is how WXR writes times.
 const wxrDateLayout = "2006-01-02 15:04:05"
@@ -24,7 +30,8 @@ const wxrDateLayout = "2006-01-02 15:04:05"
 // ID and exact status ride along as comment meta.
 type wxrEncoder struct {
 	w        *bufio.Writer
-	site     string
+	site     string   // the blog's address, "" when none was given or it is not an http(s) URL
+	origins  []string // the site's origin, for moderation.PostLink
 	post     string
 	open     bool
 	items    int
@@ -33,7 +40,10 @@ type wxrEncoder struct {
 }
 
 func newWXREncoder(w io.Writer, opts EncodeOptions) (*wxrEncoder, error) {
-	e := &wxrEncoder{w: bufio.NewWriterSize(w, 64<<10), site: strings.TrimRight(opts.SiteURL, "/")}
+	e := &wxrEncoder{w: bufio.NewWriterSize(w, 64<<10)}
+	if u, err := url.Parse(opts.SiteURL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil {
+		e.site, e.origins = strings.TrimRight(opts.SiteURL, "/"), []string{u.Scheme + "://" + u.Host}
+	}
 	site := xmlText(e.site)
 	_, err := fmt.Fprintf(e.w, `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Comments exported by Parley as WordPress eXtended RSS (WXR) 1.2: one item per post, its comments inside. -->
@@ -112,25 +122,26 @@ func (e *wxrEncoder) openItem(c *moderation.Comment) error {
 	post := xmlText(c.Post)
 	_, err := fmt.Fprintf(e.w, `	<item>
 		<title>%s</title>
-		<link>%s</link>
-		<guid isPermaLink="false">%s</guid>
+%s		<guid isPermaLink="false">%s</guid>
 		<dsq:thread_identifier>%s</dsq:thread_identifier>
 		<wp:post_id>%d</wp:post_id>
 		<wp:post_date_gmt>%s</wp:post_date_gmt>
 		<wp:status>publish</wp:status>
 		<wp:post_type>post</wp:post_type>
 		<wp:comment_status>open</wp:comment_status>
-`, post, xmlText(e.link(c.Post)), post, post, e.items, c.Created.UTC().Format(wxrDateLayout))
+`, post, e.link(c.Post), post, post, e.items, c.Created.UTC().Format(wxrDateLayout))
 	return err
 }
 
-// link is a post's page: its key under the site's address when the key is a
-// path, the key itself otherwise.
+// link is the item's <link> line: the post's page when its key resolves to
+// the site's origin (moderation.PostLink), else no line at all, so that no
+// key (javascript:…, //evil.example/x) becomes a link in a WordPress
+// import. An importer then falls back to the guid, which is the key.
 func (e *wxrEncoder) link(post string) string {
-	if strings.HasPrefix(post, "/") {
-		return e.site + post
+	if l := moderation.PostLink(post, e.origins); l != "" {
+		return "\t\t<link>" + xmlText(l) + "</link>\n"
 	}
-	return post
+	return ""
 }
 
 func (e *wxrEncoder) closeItem() error {
@@ -154,36 +165,52 @@ func (e *wxrEncoder) Close() error {
 
 // wxrComment is a <wp:comment> as WordPress writes it.
 type wxrComment struct {
-	ID       string `xml:"comment_id"`
-	Author   string `xml:"comment_author"`
-	Email    string `xml:"comment_author_email"`
-	URL      string `xml:"comment_author_url"`
-	IP       string `xml:"comment_author_IP"`
-	Date     string `xml:"comment_date"`
-	DateGMT  string `xml:"comment_date_gmt"`
-	Content  string `xml:"comment_content"`
-	Approved string `xml:"comment_approved"`
-	Type     string `xml:"comment_type"`
-	Parent   string `xml:"comment_parent"`
-	Meta     []struct {
-		Key   string `xml:"meta_key"`
-		Value string `xml:"meta_value"`
-	} `xml:"commentmeta"`
+	ID, Author, Email, URL, IP, Date, DateGMT, Content, Approved, Type, Parent string
+
+	// What Parley's own WXR carries as comment meta.
+	ParleyID, ParleyStatus string
+
+	long string // the first field longer than maxField
 }
 
-func (c *wxrComment) meta(key string) string {
-	for _, m := range c.Meta {
-		if m.Key == key {
-			return strings.TrimSpace(m.Value)
-		}
+// readComment reads the <wp:comment> that next just returned. Of its meta,
+// only Parley's own is kept, so that a comment of a million meta costs no
+// more than one of none.
+func (d *wxrDecoder) readComment() (*wxrComment, error) {
+	var c wxrComment
+	var key, value string
+	fields := map[string]*string{
+		"comment_id": &c.ID, "comment_author": &c.Author, "comment_author_email": &c.Email,
+		"comment_author_url": &c.URL, "comment_author_IP": &c.IP, "comment_date": &c.Date,
+		"comment_date_gmt": &c.DateGMT, "comment_content": &c.Content, "comment_approved": &c.Approved,
+		"comment_type": &c.Type, "comment_parent": &c.Parent,
+		"commentmeta/meta_key": &key, "commentmeta/meta_value": &value,
 	}
-	return ""
+	err := d.fields(func(f *xmlField) {
+		if f.long && c.long == "" {
+			c.long = f.path
+		}
+		if field, ok := fields[f.path]; ok {
+			*field = f.text
+			return
+		}
+		if f.path == "commentmeta" {
+			switch strings.TrimSpace(key) {
+			case "parley_id":
+				c.ParleyID = strings.TrimSpace(value)
+			case "parley_status":
+				c.ParleyStatus = strings.TrimSpace(value)
+			}
+			key, value = "", ""
+		}
+	})
+	return &c, err
 }
 
 // wxrItem is what the decoder knows of the post whose comments it reads.
 type wxrItem struct {
 	link, guid, postID, identifier string
-	ids                            map[string]string // WordPress comment id → the id its record was given
+	ids                            map[string]string // WordPress comment id → the Parley id its meta gave
 }
 
 // wxrDecoder streams the comments of a WXR file. WordPress writes a post's
@@ -195,48 +222,97 @@ type wxrDecoder struct {
 	rss    bool
 	inItem bool
 	item   wxrItem
+	wp     []string // the namespaces the file binds to the prefix "wp"
+	items  int      // posts seen, to say why a file had no comments
+	others int      // <comment> elements outside WordPress's namespace
 }
 
 func newWXRDecoder(r io.Reader, opts DecodeOptions) *wxrDecoder {
-	return &wxrDecoder{xmlReader: newXMLReader(r), opts: opts}
+	d := &wxrDecoder{opts: opts}
+	d.xmlReader = newXMLReader(r, "comment", d.prelude)
+	return d
+}
+
+// prelude reopens the elements around a comment, binding wp as the file did.
+func (d *wxrDecoder) prelude() string {
+	var b strings.Builder
+	b.WriteString("<rss")
+	for i, ns := range d.wp {
+		if i == 0 { // one binding is enough to find WordPress's elements
+			b.WriteString(` xmlns:wp="` + xmlText(ns) + `"`)
+		}
+	}
+	b.WriteString("><channel><item>")
+	return b.String()
 }
 
 func (d *wxrDecoder) Next() (*moderation.ImportRecord, error) {
 	for {
 		start, err := d.next()
 		if err == io.EOF {
-			if !d.rss {
-				return nil, &FileError{Err: fmt.Errorf("this is not a WordPress export: it has no <rss> element")}
-			}
-			return nil, io.EOF
+			return nil, d.end()
 		}
 		if err != nil {
 			return nil, err
 		}
+		d.bindings(&start)
 		name := start.Name
 		switch {
 		case d.depth == 1 && name.Local == "rss":
 			d.rss = true
 		case d.depth == 3 && name.Local == "item":
+			d.items++
 			d.inItem, d.item = true, wxrItem{ids: map[string]string{}}
 		case d.depth == 3 && (name.Local == "base_site_url" || (name.Local == "link" && name.Space == "" && d.site == "")):
-			if d.site, err = d.text(&start); err != nil {
+			if d.site, err = d.text(); err != nil {
 				return nil, err
 			}
-		case d.depth == 4 && d.inItem && name.Local == "comment" && strings.HasPrefix(name.Space, wpNamespace):
-			line := d.line()
-			var c wxrComment
-			if err := d.decode(&c, &start); err != nil {
-				return nil, err
-			}
-			d.n++
-			return d.record(&c, line), nil
+		case d.depth == 4 && d.inItem && name.Local == "comment" && !d.isWP(name.Space):
+			d.others++
+		case d.depth == 4 && d.inItem && name.Local == "comment":
+			line := d.begin()
+			c, err := d.readComment()
+			return d.yield(err, func() *moderation.ImportRecord { return d.record(c, line) })
 		case d.depth == 4 && d.inItem:
 			if err := d.itemField(&start); err != nil {
 				return nil, err
 			}
 		}
 	}
+}
+
+// end says why a file that yielded no comment did not, or reports io.EOF.
+func (d *wxrDecoder) end() error {
+	switch {
+	case !d.rss:
+		return &FileError{Err: fmt.Errorf("this is not a WordPress export: it has no <rss> element")}
+	case d.n > 0:
+		return io.EOF
+	case d.items == 0:
+		return &NoCommentsError{Reason: "it is an RSS file without any <item> (post)"}
+	case d.others > 0:
+		return &NoCommentsError{Reason: fmt.Sprintf(
+			"its %d <comment> elements are not in WordPress's namespace: WordPress writes <wp:comment>, with wp bound to https://wordpress.org/export/1.2/",
+			d.others)}
+	}
+	return &NoCommentsError{Reason: fmt.Sprintf("none of its %d posts has a <wp:comment>", d.items)}
+}
+
+// bindings notes the namespaces an element binds to the prefix "wp". As
+// WordPress's importer does, the file's own "wp" prefix names WordPress's
+// namespace, whatever version or scheme it declares.
+func (d *wxrDecoder) bindings(start *xml.StartElement) {
+	for _, a := range start.Attr {
+		if a.Name.Space == "xmlns" && a.Name.Local == "wp" && len(d.wp) < maxWPPrefixes && !slices.Contains(d.wp, a.Value) {
+			d.wp = append(d.wp, a.Value)
+		}
+	}
+}
+
+// isWP reports whether space is WordPress's namespace: one the file binds to
+// "wp", one WordPress has written, or the prefix wp left unbound.
+func (d *wxrDecoder) isWP(space string) bool {
+	return space == "wp" || wpNamespace.MatchString(space) || slices.Contains(d.wp, space)
 }
 
 // itemField notes the post fields that post keys are made of.
@@ -247,14 +323,14 @@ func (d *wxrDecoder) itemField(start *xml.StartElement) error {
 		field = &d.item.link
 	case n.Local == "guid" && n.Space == "":
 		field = &d.item.guid
-	case n.Local == "post_id" && strings.HasPrefix(n.Space, wpNamespace):
+	case n.Local == "post_id" && d.isWP(n.Space):
 		field = &d.item.postID
 	case n.Local == "thread_identifier":
 		field = &d.item.identifier
 	default:
 		return nil
 	}
-	s, err := d.text(start)
+	s, err := d.text()
 	*field = s
 	return err
 }
@@ -269,10 +345,10 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 		Author: strings.TrimSpace(c.Author), Email: strings.TrimSpace(c.Email), Website: strings.TrimSpace(c.URL),
 		IP: c.IP, HTML: c.Content,
 	}
-	if id := c.meta("parley_id"); id != "" {
-		f.Source, f.Site, f.ID = "parley", "", id
+	if c.ParleyID != "" {
+		f.Source, f.Site, f.ID = "parley", "", c.ParleyID
+		d.item.ids[strings.TrimSpace(c.ID)] = f.ID
 	}
-	d.item.ids[strings.TrimSpace(c.ID)] = f.ID
 	if p := strings.TrimSpace(c.Parent); p != "" && p != "0" {
 		f.ParentID = p
 		if id, ok := d.item.ids[p]; ok {
@@ -280,6 +356,9 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 		}
 	}
 	rec.Foreign = f
+	if rec.Problem = d.problem(c.long); rec.Problem != "" {
+		return rec
+	}
 	switch typ := strings.TrimSpace(c.Type); typ {
 	case "", "comment":
 	default:
@@ -316,7 +395,7 @@ func (d *wxrDecoder) record(c *wxrComment, line int) *moderation.ImportRecord {
 
 // wxrStatus maps comment_approved (or Parley's own status) to a status.
 func wxrStatus(c *wxrComment) (moderation.Status, string, error) {
-	if s := moderation.Status(c.meta("parley_status")); s.Valid() || s == moderation.StatusDeleted {
+	if s := moderation.Status(c.ParleyStatus); s.Valid() || s == moderation.StatusDeleted {
 		return s, "", nil
 	}
 	switch v := strings.TrimSpace(c.Approved); v {

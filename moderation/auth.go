@@ -71,11 +71,20 @@ const tokenTouchEvery = time.Minute
 // MinPasswordLength is the shortest password a moderator may have.
 const MinPasswordLength = 10
 
-// AddModerator creates a moderator with a bcrypt hash of password.
-// An owner acts on every site; a moderator on the sites given, each with
-// its role there.
+// FoldName is the form in which moderator names are compared wherever one
+// is looked up: case folded, white space trimmed and each inner run made one
+// space. "Admin", " admin" and "ADMIN" are the same moderator, so they share
+// one login throttle and cannot be registered as three people.
+func FoldName(name string) string { return strings.ToLower(cleanName(name)) }
+
+// cleanName is a name as it is kept: trimmed, inner white space made one space.
+func cleanName(name string) string { return strings.Join(strings.Fields(name), " ") }
+
+// AddModerator creates a moderator with a bcrypt hash of password. A name
+// equal to another's under FoldName is ErrConflict. An owner acts on every
+// site; a moderator on the sites given, each with its role there.
 func (s *Service) AddModerator(ctx context.Context, name, password string, role Role, sites map[string]SiteRole) error {
-	name = strings.TrimSpace(name)
+	name = cleanName(name)
 	switch {
 	case name == "" || len(name) > 64 || strings.ContainsFunc(name, isInvisible):
 		return invalid("name", "must be 1 to 64 visible characters")
@@ -203,7 +212,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 
 // Tokens lists API tokens for owners.
 func (s *Service) Tokens(ctx context.Context, actor Actor) ([]*Token, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTokens) {
 		return nil, ErrForbidden
 	}
 	return s.store.Tokens(ctx)
@@ -211,7 +220,7 @@ func (s *Service) Tokens(ctx context.Context, actor Actor) ([]*Token, error) {
 
 // RevokeToken deletes an API token; only owners may.
 func (s *Service) RevokeToken(ctx context.Context, actor Actor, id string) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTokens) {
 		return ErrForbidden
 	}
 	return s.store.DeleteToken(ctx, id)

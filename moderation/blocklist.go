@@ -48,9 +48,10 @@ const (
 	maxBlocklistEntry   = 254
 )
 
-// Blocklist returns a site's blocklist to its moderators.
+// Blocklist returns a site's blocklist to owners and the site's admins: it
+// holds emails and networks, so the site's other moderators may not read it.
 func (f *SpamFilter) Blocklist(ctx context.Context, actor Actor, site string) (Blocklist, error) {
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAdminister(actor, site, PermBlocklist); err != nil {
 		return Blocklist{}, err
 	}
 	b, err := f.store.Blocklist(ctx, site)
@@ -93,13 +94,10 @@ func (f *SpamFilter) editKind(ctx context.Context, actor Actor, site, kind, acti
 	})
 }
 
-// A site's admins may edit its blocklist; its moderators only read it.
+// Owners and a site's admins may edit its blocklist.
 func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, site, action string, edit func(*Blocklist)) (Blocklist, error) {
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAdminister(actor, site, PermBlocklist); err != nil {
 		return Blocklist{}, err
-	}
-	if !actor.Administers(site) {
-		return Blocklist{}, ErrForbidden
 	}
 	var saved Blocklist
 	entry := &AuditEntry{Site: site, At: f.now(), Actor: actor.Name, Action: action, From: actor.From}

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"time"
+
+	"parley/classifier"
 )
 
 // Status is where a comment stands in moderation.
@@ -65,6 +67,13 @@ type Comment struct {
 	// when someone replies to it.
 	NotifyPublished bool `json:"notify_published,omitempty"`
 	NotifyReplies   bool `json:"notify_replies,omitempty"`
+
+	// Trained is what the comment taught the spam classifier (classify.go),
+	// kept by storage beside the comment, not in it: exports stay as they
+	// were. Score is the classifier's current view, filled in for
+	// moderators and never stored.
+	Trained *Training         `json:"-"`
+	Score   *classifier.Score `json:"score,omitempty"`
 }
 
 // UnmarshalJSON reads a comment, including one written before sites
@@ -141,6 +150,7 @@ func (c *Comment) tombstone(by string, now time.Time) {
 	c.move(StatusDeleted, by, "", now)
 	c.Author, c.Email, c.Website, c.Body, c.HTML = "", "", "", "", ""
 	c.IPHash, c.UserAgent = "", ""
+	c.Trained = nil // what it taught stays in the model: deleting is not a change of mind
 }
 
 // idEncoding is Crockford's base32 alphabet, whose characters sort in the same

@@ -17,6 +17,8 @@ const (
 	CodeForbidden    Code = "forbidden"
 	CodeRateLimited  Code = "rate_limited"
 	CodeTooLarge     Code = "too_large"
+	CodeTimeout      Code = "request_timeout" // the client sent its request too slowly
+	CodeUnreadable   Code = "unreadable_file" // an import file with no comment, or broken past repair
 	CodeUnsupported  Code = "unsupported_media_type"
 	CodeConflict     Code = "conflict"
 	CodeUnavailable  Code = "unavailable"

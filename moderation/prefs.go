@@ -51,7 +51,7 @@ func (s *Service) NotifyPrefs(ctx context.Context, actor Actor) (NotifyPrefs, er
 // SetNotifyPrefs changes moderator name's preferences. Moderators change
 // their own; owners anyone's. An address is required unless the mode is off.
 func (s *Service) SetNotifyPrefs(ctx context.Context, actor Actor, name string, p NotifyPrefs) (NotifyPrefs, error) {
-	if actor.Name != name && !actor.Can(RoleOwner) {
+	if !(actor.May(PermOwnAccount) && FoldName(actor.Name) == FoldName(name)) && !actor.May(PermTeam) {
 		return NotifyPrefs{}, ErrForbidden
 	}
 	p, err := p.Check()

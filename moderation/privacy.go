@@ -27,7 +27,7 @@ type SecretRotator interface {
 // form token handed out (comments sent with them are filed as spam) and lets
 // a duplicate of a recent body through once.
 func (s *Service) RotateSecret(ctx context.Context, actor Actor, name string) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermRotateSecret) {
 		return ErrForbidden
 	}
 	if name != SecretIPHash && name != SecretFormToken {
@@ -51,7 +51,7 @@ func (s *Service) Forget(ctx context.Context, actor Actor, site, email string) (
 			return 0, err
 		}
 	}
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermForget) {
 		return 0, ErrForbidden
 	}
 	email = strings.TrimSpace(email)

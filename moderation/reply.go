@@ -15,7 +15,7 @@ import (
 // name; it needs no moderation. Listeners hear one EventModerated with the
 // parent (when it moved) and the reply, both as they are now.
 func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body string) (parent, reply *Comment, err error) {
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAct(actor, site, PermModerate); err != nil {
 		return nil, nil, err
 	}
 	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
@@ -38,6 +38,12 @@ func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body s
 	}
 	entry := &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: "reply", Comment: reply.ID, From: actor.From}
 	var moved bool
+	var taught lesson
+	spam, err := s.spamFor(ctx, site)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer spam.deciding()()
 	approve := func(p *Comment) (*AuditEntry, error) {
 		parent = p
 		if p.Status == StatusDeleted {
@@ -46,6 +52,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body s
 		reply.Post, entry.Post = p.Post, p.Post
 		reply.Parent = parentID // a retried transaction starts over
 		moved = p.move(StatusApproved, actor.Name, "", now)
+		if moved {
+			taught = retrain(p)
+		}
 		if err := attach(reply, p); err != nil {
 			return nil, err
 		}
@@ -57,6 +66,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body s
 	if err := store.PublishReply(ctx, reply, approve, entry); err != nil {
 		return nil, nil, err
 	}
+	spam.learn([]lesson{taught})
 	changed := []*Comment{reply}
 	if moved {
 		changed = []*Comment{parent, reply}

@@ -23,6 +23,7 @@ type Service struct {
 	ipKey     []byte
 	checks    []Check
 	listeners []func(context.Context, Event)
+	spam      *spamModels // the classifier, one model per site (classify.go)
 
 	defaults Settings // the instance's settings; see Options.Defaults
 	siteIx   atomic.Pointer[siteIndex]
@@ -41,6 +42,11 @@ type Options struct {
 	// Defaults are the instance's settings that sites inherit (zero:
 	// DefaultSettings, with TrustAfter above).
 	Defaults *Settings
+
+	// SpamThreshold is the classifier score above which a submission is
+	// filed as spam; 0 means DefaultSpamThreshold, 1 or more files nothing.
+	// It holds for every site's model.
+	SpamThreshold float64
 }
 
 // NewService builds the service and everything it shares across requests.
@@ -60,6 +66,10 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 	if opts.TrustAfter != 0 {
 		defaults.TrustAfter = opts.TrustAfter
 	}
+	spam, err := loadModels(ctx, store, opts.SpamThreshold)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		store:     store,
 		validator: NewValidator(),
@@ -67,6 +77,7 @@ func NewService(ctx context.Context, store Store, opts Options) (*Service, error
 		now:       func() time.Time { return clock().UTC() },
 		ipKey:     key,
 		checks:    opts.Checks,
+		spam:      spam,
 
 		defaults: defaults,
 	}, nil
@@ -164,6 +175,15 @@ func (s *Service) Submit(ctx context.Context, site string, sub Submission, clien
 			break
 		}
 	}
+	if status == StatusPending {
+		r, err := s.screen(ctx, site, &sub)
+		if err != nil {
+			return nil, err
+		}
+		if r != "" {
+			status, reason = StatusSpam, r
+		}
+	}
 	if status == StatusPending && s.trusted(ctx, st.Settings.In(s.defaults).TrustAfter, sub.Email) {
 		status, reason = StatusApproved, "trusted commenter"
 	}
@@ -245,13 +265,17 @@ func checkPostKey(post string) error {
 	return nil
 }
 
-// Comment returns one comment of site with every field, for moderators of
-// that site; to anyone else it is ErrNotFound.
+// Comment returns one comment of site with every field and its score, for
+// moderators of that site; to anyone else it is ErrNotFound.
 func (s *Service) Comment(ctx context.Context, actor Actor, site, id string) (*Comment, error) {
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAct(actor, site, PermModerate); err != nil {
 		return nil, err
 	}
-	return s.store.Comment(ctx, site, id)
+	c, err := s.store.Comment(ctx, site, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.annotate(ctx, c)
 }
 
 // MaxPage is the largest page moderators can ask for.
@@ -266,6 +290,9 @@ func (s *Service) Comments(ctx context.Context, actor Actor, q Query) ([]*Commen
 		if err := mayModerate(actor, q.Site); err != nil {
 			return nil, "", err
 		}
+	}
+	if !actor.May(PermModerate) {
+		return nil, "", ErrForbidden
 	}
 	if q.Status == "" {
 		q.Status = StatusPending
@@ -282,10 +309,14 @@ func (s *Service) Comments(ctx context.Context, actor Actor, q Query) ([]*Commen
 	if q.Search = strings.TrimSpace(q.Search); len(q.Search) > MaxSearch {
 		return nil, "", invalid("q", fmt.Sprintf("must be at most %d bytes", MaxSearch))
 	}
-	if q.Site == AllSites {
-		return s.everywhere(ctx, actor, q)
+	if q.Sort != "" || q.MinScore != 0 {
+		return s.scoredComments(ctx, actor, q)
 	}
-	return s.store.Comments(ctx, q)
+	cs, next, err := s.page(ctx, actor, q)
+	if err != nil {
+		return nil, "", err
+	}
+	return cs, next, s.annotate(ctx, cs...)
 }
 
 // Action is a moderation decision.
@@ -309,16 +340,23 @@ const MaxBulk = 500
 
 // Result counts what an action did.
 type Result struct {
-	Action    Action `json:"action"`
-	Changed   int    `json:"changed"`
-	Unchanged int    `json:"unchanged"`
+	Action    Action   `json:"action"`
+	Changed   int      `json:"changed"`
+	Unchanged int      `json:"unchanged"`
+	IDs       []string `json:"ids"` // the comments it changed, e.g. to undo it
 }
 
 // Moderate applies action to every id, all or nothing. Repeating an action is
 // harmless: comments already there count as unchanged.
 func (s *Service) Moderate(ctx context.Context, actor Actor, site string, ids []string, action Action) (Result, error) {
-	res := Result{Action: action}
-	if err := mayModerate(actor, site); err != nil {
+	return s.moderate(ctx, actor, site, ids, action, nil)
+}
+
+// moderate is Moderate; when only is set, comments it refuses (checked in
+// the transaction) are left as they are.
+func (s *Service) moderate(ctx context.Context, actor Actor, site string, ids []string, action Action, only func(*Comment) bool) (Result, error) {
+	res := Result{Action: action, IDs: []string{}}
+	if err := mayAct(actor, site, PermModerate); err != nil {
 		return res, err
 	}
 	if len(ids) == 0 || len(ids) > MaxBulk {
@@ -329,7 +367,17 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, site string, ids []
 	}
 	now := s.now()
 	var changed []*Comment
+	var lessons []lesson
+	spam, err := s.spamFor(ctx, site)
+	if err != nil {
+		return Result{Action: action}, err
+	}
+	defer spam.deciding()()
 	change := func(c *Comment) (*AuditEntry, error) {
+		if only != nil && !only(c) {
+			res.Unchanged++
+			return nil, nil
+		}
 		if c.Status == StatusDeleted {
 			if action == ActionDelete {
 				res.Unchanged++
@@ -343,7 +391,11 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, site string, ids []
 			res.Unchanged++
 			return nil, nil
 		}
+		if action != ActionDelete {
+			lessons = append(lessons, retrain(c))
+		}
 		res.Changed++
+		res.IDs = append(res.IDs, c.ID)
 		changed = append(changed, c)
 		return &AuditEntry{Site: site, At: now, Actor: actor.Name, Action: string(action), Comment: c.ID, Post: c.Post, From: actor.From}, nil
 	}
@@ -354,6 +406,7 @@ func (s *Service) Moderate(ctx context.Context, actor Actor, site string, ids []
 	if err := update(ctx, site, uniq(ids), change); err != nil {
 		return Result{Action: action}, err
 	}
+	spam.learn(lessons)
 	s.publish(ctx, Event{Kind: kind, Comments: changed, Actor: actor.Name})
 	return res, nil
 }
@@ -367,7 +420,10 @@ func (s *Service) ModerateOne(ctx context.Context, actor Actor, site, id string,
 	if errors.Is(err, ErrNotFound) && action == ActionDelete {
 		return nil, nil
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return c, s.annotate(ctx, c)
 }
 
 // AuditLog returns the actions on a site, newest first, to its moderators;
@@ -377,7 +433,7 @@ func (s *Service) AuditLog(ctx context.Context, actor Actor, site string, limit 
 		return nil, ErrForbidden
 	}
 	if site != "" {
-		if err := mayModerate(actor, site); err != nil {
+		if err := mayAct(actor, site, PermAudit); err != nil {
 			return nil, err
 		}
 	}

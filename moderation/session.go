@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -43,30 +42,26 @@ func (s *Session) CheckCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
 }
 
-// Login throttling: after a few failures under one account name, or many
-// from one client, every further try must wait, doubling up to a limit. A
-// throttled try is refused before the password is even checked.
-var (
-	accountLimits = throttleLimits{free: 5, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
-	clientLimits  = throttleLimits{free: 20, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
-)
-
 // Sessions signs moderators in to the admin page and out again. It keeps the
 // login throttles in memory; build one per process and share it.
 type Sessions struct {
-	svc      *Service
-	store    AdminStore
-	accounts *throttle
-	clients  *throttle
+	svc     *Service
+	store   AdminStore
+	guard   *loginGuard
+	devices devices
 }
 
 // NewSessions builds the session keeper on svc's store and clock.
-func NewSessions(svc *Service) (*Sessions, error) {
+func NewSessions(ctx context.Context, svc *Service) (*Sessions, error) {
 	store, err := svc.admin()
 	if err != nil {
 		return nil, err
 	}
-	return &Sessions{svc: svc, store: store, accounts: newThrottle(accountLimits), clients: newThrottle(clientLimits)}, nil
+	key, err := svc.store.Secret(ctx, "device-cookie", 32)
+	if err != nil {
+		return nil, fmt.Errorf("load device cookie secret: %w", err)
+	}
+	return &Sessions{svc: svc, store: store, guard: newLoginGuard(), devices: devices{key: key}}, nil
 }
 
 // ThrottledError says a login was refused unread because of earlier failures.
@@ -89,43 +84,56 @@ func humanWait(d time.Duration) string {
 	return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
 }
 
-// Login checks a moderator's name and password and opens a session. It
-// returns the cookie's secret, shown to nobody else. Failures are
-// ErrUnauthorized (whatever was wrong) or a *ThrottledError.
-func (ss *Sessions) Login(ctx context.Context, name, password string, client Client) (string, *Session, error) {
+// LoginAttempt is one try at the sign-in form.
+type LoginAttempt struct {
+	Name, Password string
+	Client         Client
+	Device         string // the browser's device cookie, if it sent one
+}
+
+// SignedIn is a successful sign-in: the session cookie's secret, shown to
+// nobody else, and a fresh device cookie for the browser to keep.
+type SignedIn struct {
+	Secret  string
+	Session *Session
+	Device  string
+}
+
+// Login checks a moderator's name and password and opens a session.
+// Failures are ErrUnauthorized (whatever was wrong) or a *ThrottledError;
+// a throttled try is refused before the password is even checked.
+func (ss *Sessions) Login(ctx context.Context, a LoginAttempt) (*SignedIn, error) {
 	now := ss.svc.now()
-	from := ss.svc.HashIP(client.IP)
-	account := accountKey(name)
-	if wait := max(ss.accounts.wait(account, now), ss.clients.wait(from, now)); wait > 0 {
-		return "", nil, &ThrottledError{RetryAfter: wait}
+	from := ss.svc.HashIP(a.Client.IP)
+	account := accountKey(a.Name)
+	who := loginClient{account: account, ipHash: from, device: ss.devices.check(a.Device, account, now)}
+	if wait := ss.guard.wait(who, now); wait > 0 {
+		return nil, &ThrottledError{RetryAfter: wait}
 	}
-	m, err := ss.svc.Login(ctx, name, password)
+	m, err := ss.svc.Login(ctx, a.Name, a.Password)
 	if errors.Is(err, ErrUnauthorized) {
-		ss.accounts.fail(account, now)
-		ss.clients.fail(from, now)
-		return "", nil, err
+		ss.guard.fail(who, now)
+		return nil, err
 	}
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	// A success clears the account's strikes, not the client's: one valid
-	// account must not let a client go on guessing others.
-	ss.accounts.reset(account)
+	ss.guard.succeed(who)
 	if err := ss.store.DeleteSessions(ctx, func(s *Session) bool { return s.Expired(now) }); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	secret := randomString(32)
 	s := &Session{ID: hashToken(secret), Moderator: m.Name, CSRF: randomString(32), Created: now, LastSeen: now, From: from}
 	if err := ss.store.CreateSession(ctx, s); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := ss.store.RecordAudit(ctx, &AuditEntry{At: now, Actor: m.Name, Action: "login", From: from}); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return secret, s, nil
+	return &SignedIn{Secret: secret, Session: s, Device: ss.devices.issue(accountKey(m.Name), now)}, nil
 }
 
-func accountKey(name string) string { return truncate(strings.ToLower(strings.TrimSpace(name)), 128) }
+func accountKey(name string) string { return truncate(FoldName(name), 128) }
 
 // Authenticate returns the moderator behind a session cookie's secret and the
 // session, or ErrUnauthorized when it is unknown, expired or its moderator was

@@ -132,6 +132,7 @@ func (s *Service) DeleteSite(ctx context.Context, actor Actor, id string, withCo
 		return err
 	}
 	s.sitesChanged()
+	s.spam.forget(id)
 	// Nobody keeps rights on a site that is gone (a new one may take its id).
 	tokens, err := s.store.Tokens(ctx)
 	if err != nil {
@@ -388,6 +389,9 @@ func (s *Service) SiteOfComment(ctx context.Context, actor Actor, id string) (st
 // CountsEverywhere sums StatusCounts over every site the actor moderates,
 // and returns each site's too.
 func (s *Service) CountsEverywhere(ctx context.Context, actor Actor) (map[Status]int, map[string]map[Status]int, error) {
+	if !actor.May(PermModerate) {
+		return nil, nil, ErrForbidden
+	}
 	ids, err := s.SiteIDs(ctx, actor)
 	if err != nil {
 		return nil, nil, err

@@ -109,9 +109,12 @@ func NewSpamFilter(ctx context.Context, store SpamStore, opts SpamOptions) (*Spa
 // Checks returns the pipeline, in order. The first check to give a reason
 // decides, and its reason is what moderators see in the comment's history:
 //
-//  1. duplicate: the same body on the same post from the same email (or,
-//     for bodies of 40 characters or more, the same client) within the
-//     window is refused with 409, at write time, so the commenter knows;
+//  1. duplicate: the same body on the same post within the window, checked
+//     at write time. From the same client under the same email (or, for
+//     bodies of 40 characters or more, under any email) it is refused with
+//     409, so the commenter knows; from the same email on another client it
+//     is filed as spam and answered like any new comment, so that nobody
+//     learns of a comment that is not public;
 //  2. honeypot: the hidden "nickname" field was filled;
 //  3. form token: missing, forged, for another post, expired, too fast,
 //     already used, or a wrong proof of work;
@@ -156,7 +159,8 @@ func (f *SpamFilter) checkLinks(sub *Submission) string {
 	return ""
 }
 
-// ErrDuplicate refuses a comment its author already sent.
+// ErrDuplicate refuses a comment that the same client already sent: the
+// person pressed Send twice, and a clear answer helps them.
 var ErrDuplicate = Errorf(CodeConflict, "You already posted this comment.")
 
 // minDuplicateByClient is the body length from which the same text from the
@@ -164,21 +168,45 @@ var ErrDuplicate = Errorf(CodeConflict, "You already posted this comment.")
 // ("Thanks!") from two people behind one address are not.
 const minDuplicateByClient = 40
 
+// reasonDuplicate is what moderators see on a duplicate filed as spam.
+const reasonDuplicate = "duplicate: the same text on this post from the same email within the window"
+
+// checkDuplicate takes claims on the submission's text. Only the client
+// that sent it before hears "409 already posted": anyone else, who could
+// be guessing a post, text and email to learn of a comment not yet public,
+// gets the same 202 as a new comment, and the copy is filed as spam for
+// moderators to see.
 func (f *SpamFilter) checkDuplicate(_ context.Context, sub *Submission, client Client) (string, error) {
 	window := f.optsFor(sub.site).DuplicateWindow
 	if window <= 0 {
 		return "", nil
 	}
-	body, until := normalizeText(sub.Body), f.now().Add(window)
+	text, until := duplicateText(sub.Body), f.now().Add(window)
 	refuse := func(*Comment) error { return ErrDuplicate }
+	file := func(c *Comment) error { fileAsSpam(c, reasonDuplicate); return nil }
 	key := func(who string) string {
-		return "body:" + hexMAC(f.mac(sitePost(sub.site, sub.Post), []byte{0}, []byte(body), []byte{0}, []byte(who)))
+		return "body:" + hexMAC(f.mac(sitePost(sub.site, sub.Post), []byte{0}, []byte(text), []byte{0}, []byte(who)))
 	}
-	sub.claim(Claim{Key: key("email:" + strings.ToLower(sub.Email)), Until: until, Taken: refuse})
-	if client.IP != "" && utf8.RuneCountInString(body) >= minDuplicateByClient {
-		sub.claim(Claim{Key: key("ip:" + client.IP), Until: until, Taken: refuse})
+	email := "email:" + strings.ToLower(sub.Email)
+	if client.IP != "" {
+		sub.claim(Claim{Key: key("ip:" + client.IP + "\x00" + email), Until: until, Taken: refuse})
+		if utf8.RuneCountInString(text) >= minDuplicateByClient {
+			sub.claim(Claim{Key: key("ip:" + client.IP), Until: until, Taken: refuse})
+		}
 	}
+	sub.claim(Claim{Key: key(email), Until: until, Taken: file})
 	return "", nil
+}
+
+// duplicateText is the form in which bodies are compared: normalizeText, so
+// that case, spacing and punctuation do not hide a copy. A body with no
+// letter or digit would normalise to nothing and collide with every other
+// such body ("****" with ">>>>"), so it is compared as it is.
+func duplicateText(body string) string {
+	if t := normalizeText(body); strings.TrimSpace(t) != "" {
+		return t
+	}
+	return "\x00as sent:" + body
 }
 
 func hexMAC(mac []byte) string { return hex.EncodeToString(mac[:16]) }

@@ -72,6 +72,24 @@ type Store interface {
 	// Secret returns the named server secret, creating size random bytes the
 	// first time it is asked for.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)
+
+	// Model returns a site's spam model's stored counts (each site learns
+	// from its own decisions only): fn (when not nil) gets
+	// every feature bucket with a count, and Model returns the classifier
+	// version it was built for (0 when never built) and how many ham and
+	// spam comments it learned. Every write of a comment keeps it current,
+	// in the same transaction: when Trained differs from what is recorded
+	// for the comment, the recorded training comes out of the counts and the
+	// new one goes in. UpdateComments, DeleteComments and PublishReply fill
+	// in Trained as recorded when they load a comment. A comment deleted or
+	// made a tombstone loses its record and keeps its counts.
+	// ErrNotFound when there is no such site.
+	Model(ctx context.Context, site string, fn func(hash, ham, spam uint32)) (version, ham, spam int, err error)
+
+	// RebuildModel empties a site's model, records for every comment of the
+	// site what train returns for it and counts that in, and records
+	// version, all in one transaction.
+	RebuildModel(ctx context.Context, site string, version int, train func(c *Comment) *Training) error
 }
 
 // Query selects comments for moderators.
@@ -82,7 +100,15 @@ type Query struct {
 	Limit  int
 	Cursor string // the last ID of the previous page
 	Search string // "" for all; else see Query.Matches
+
+	// The service handles these from the classifier's scores; stores
+	// ignore them.
+	Sort     string  // "" (oldest first) or SortScore
+	MinScore float64 // only comments scored at least this; 0 for all
 }
+
+// SortScore lists comments by the classifier's score, highest first.
+const SortScore = "score"
 
 // AuditEntry records one moderator action.
 type AuditEntry struct {

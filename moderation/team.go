@@ -31,7 +31,7 @@ type TokenInfo struct {
 
 // Team lists the moderators by name; only owners may.
 func (s *Service) Team(ctx context.Context, actor Actor) ([]ModeratorInfo, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTeam) {
 		return nil, ErrForbidden
 	}
 	mods, err := s.store.Moderators(ctx)
@@ -47,7 +47,7 @@ func (s *Service) Team(ctx context.Context, actor Actor) ([]ModeratorInfo, error
 
 // AddModeratorAs lets an owner add a moderator, and records it.
 func (s *Service) AddModeratorAs(ctx context.Context, actor Actor, name, password string, role Role, sites map[string]SiteRole) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTeam) {
 		return ErrForbidden
 	}
 	if err := s.AddModerator(ctx, name, password, role, sites); err != nil {
@@ -56,13 +56,13 @@ func (s *Service) AddModeratorAs(ctx context.Context, actor Actor, name, passwor
 		}
 		return err
 	}
-	return s.audit(ctx, actor, "moderator.add", strings.TrimSpace(name)+" as "+string(role))
+	return s.audit(ctx, actor, "moderator.add", cleanName(name)+" as "+string(role))
 }
 
 // SetRole changes a moderator's role; only owners may, and one owner always
 // remains so that someone can still manage the team.
 func (s *Service) SetRole(ctx context.Context, actor Actor, name string, role Role) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTeam) {
 		return ErrForbidden
 	}
 	if !role.Valid() {
@@ -80,10 +80,10 @@ func (s *Service) SetRole(ctx context.Context, actor Actor, name string, role Ro
 // RemoveModerator deletes a moderator and ends their sessions. Owners may
 // remove anyone but themselves, and never the last owner.
 func (s *Service) RemoveModerator(ctx context.Context, actor Actor, name string) error {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTeam) {
 		return ErrForbidden
 	}
-	if name == actor.Name {
+	if FoldName(name) == FoldName(actor.Name) {
 		return Errorf(CodeConflict, "You cannot remove yourself; ask another owner.")
 	}
 	return s.editModerator(ctx, name, func(m *Moderator, all []*Moderator) (bool, *AuditEntry, error) {
@@ -142,7 +142,7 @@ func (s *Service) TokenList(ctx context.Context, actor Actor) ([]TokenInfo, erro
 // CreateTokenAs lets an owner create an API token; the secret is returned
 // only this once.
 func (s *Service) CreateTokenAs(ctx context.Context, actor Actor, name string, role Role, site string) (string, TokenInfo, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermTokens) {
 		return "", TokenInfo{}, ErrForbidden
 	}
 	secret, t, err := s.CreateToken(ctx, name, role, site)
@@ -213,7 +213,7 @@ func (s *Service) StatusCounts(ctx context.Context, actor Actor, site string) (m
 		total, _, err := s.CountsEverywhere(ctx, actor)
 		return total, err
 	}
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAct(actor, site, PermModerate); err != nil {
 		return nil, err
 	}
 	store, err := s.admin()

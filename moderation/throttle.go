@@ -97,3 +97,68 @@ func (t *throttle) prune(now time.Time) bool {
 	}
 	return len(t.keys) < t.limits.maxKeys
 }
+
+// Login throttling. Three counters slow a guesser, and none of them lets a
+// stranger lock the real moderator out:
+//
+//   - per (account, client): a few failures, then a wait that doubles;
+//   - per client: many failures over any names, then the same;
+//   - per account across all clients, a ceiling for guessing spread over many
+//     addresses. It applies only to clients unknown to the account.
+//
+// A client is known when it shows a device cookie (OWASP's "device cookie")
+// that Parley signed at an earlier successful sign-in to that account. A known
+// device is then its own client: counted under its device ID, never under its
+// address or the account's ceiling, so nobody without the cookie can make its
+// sign-in wait.
+var (
+	pairLimits    = throttleLimits{free: 5, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
+	clientLimits  = throttleLimits{free: 20, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
+	ceilingLimits = throttleLimits{free: 50, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
+)
+
+// loginGuard keeps the login throttles. It is safe for concurrent use.
+type loginGuard struct {
+	pairs, clients, ceiling *throttle
+}
+
+func newLoginGuard() *loginGuard {
+	return &loginGuard{pairs: newThrottle(pairLimits), clients: newThrottle(clientLimits), ceiling: newThrottle(ceilingLimits)}
+}
+
+// loginClient is who tries to sign in to account: a known device by its ID,
+// or else a client by its IP hash.
+type loginClient struct {
+	account string // the folded name
+	device  string // set for a known device
+	ipHash  string
+}
+
+func (c loginClient) pair() string {
+	if c.device != "" {
+		return c.account + "\x00device:" + c.device
+	}
+	return c.account + "\x00ip:" + c.ipHash
+}
+
+// wait returns how long c must wait before its next try at now.
+func (g *loginGuard) wait(c loginClient, now time.Time) time.Duration {
+	w := g.pairs.wait(c.pair(), now)
+	if c.device == "" {
+		w = max(w, g.clients.wait(c.ipHash, now), g.ceiling.wait(c.account, now))
+	}
+	return w
+}
+
+// fail records a wrong password from c.
+func (g *loginGuard) fail(c loginClient, now time.Time) {
+	g.pairs.fail(c.pair(), now)
+	if c.device == "" {
+		g.clients.fail(c.ipHash, now)
+		g.ceiling.fail(c.account, now)
+	}
+}
+
+// succeed clears c's strikes on the account, not the client's or the
+// ceiling's: one valid account must not let a client go on guessing others.
+func (g *loginGuard) succeed(c loginClient) { g.pairs.reset(c.pair()) }

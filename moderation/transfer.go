@@ -2,12 +2,18 @@ package moderation
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
 )
 
 // TransferStore is what export, import and backup need from a database,
@@ -83,7 +89,7 @@ func (w *ExportWalk) JSON(fn func(raw []byte) error) error { return w.store.Expo
 // matching comments from one read transaction. Checking first lets the
 // caller answer a clear error before it starts writing.
 func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*ExportWalk, error) {
-	if err := mayModerate(actor, q.Site); err != nil {
+	if err := mayAdminister(actor, q.Site, PermExport); err != nil {
 		return nil, err
 	}
 	if q.Status != "" && !q.Status.Valid() && q.Status != StatusDeleted {
@@ -107,7 +113,7 @@ func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*Expo
 // Backup writes a consistent copy of the database to w without stopping
 // anything; only owners may take one, since it holds every secret.
 func (s *Service) Backup(ctx context.Context, actor Actor, w io.Writer, started func(size int64)) (int64, error) {
-	if !actor.Can(RoleOwner) {
+	if !actor.May(PermBackup) {
 		return 0, ErrForbidden
 	}
 	store, err := s.transferStore()
@@ -219,11 +225,8 @@ func (r *ImportResult) reject(rec *ImportRecord, id, reason string) {
 // again skips it. progress, when not nil, hears the counts after each batch.
 func (s *Service) Import(ctx context.Context, actor Actor, site, format string, src RecordReader, progress func(ImportResult)) (ImportResult, error) {
 	res := ImportResult{Format: format, Problems: []RecordProblem{}}
-	if err := mayModerate(actor, site); err != nil {
+	if err := mayAct(actor, site, PermImport); err != nil {
 		return res, err
-	}
-	if !actor.Can(RoleOwner) {
-		return res, ErrForbidden
 	}
 	if _, err := s.store.Site(ctx, site); err != nil {
 		return res, err
@@ -266,7 +269,8 @@ func (s *Service) Import(ctx context.Context, actor Actor, site, format string, 
 			res.reject(rec, id, problem)
 			continue
 		}
-		item.Comment.Site = site // whatever site it was exported from
+		item.Comment.Site = site                      // whatever site it was exported from
+		item.Comment.Trained = training(item.Comment) // storage counts the decisions it brings in the site's model
 		if batch = append(batch, item); len(batch) == importBatch {
 			if err := flush(); err != nil {
 				return res, err
@@ -277,6 +281,13 @@ func (s *Service) Import(ctx context.Context, actor Actor, site, format string, 
 		return res, err
 	}
 	if err := s.adoptOrphans(ctx, store, site, &res, orphans); err != nil {
+		return res, err
+	}
+	spam, err := s.spamFor(ctx, site)
+	if err != nil {
+		return res, err
+	}
+	if err := spam.reload(ctx, s.store); err != nil {
 		return res, err
 	}
 	slices.SortStableFunc(res.Problems, func(a, b RecordProblem) int { return a.Record - b.Record })
@@ -387,6 +398,9 @@ const maxHistory = 1000
 // restored checks a comment from a Parley export and makes it safe while
 // keeping it exact: a genuine export passes unchanged.
 func (s *Service) restored(c *Comment) (*ImportItem, error) {
+	if c.ID == "" && !c.Created.IsZero() {
+		c.ID = contentID(c)
+	}
 	switch {
 	case !idPattern.MatchString(c.ID):
 		return nil, invalid("id", "must be 1 to 64 letters, digits, - or _")
@@ -412,8 +426,20 @@ func (s *Service) restored(c *Comment) (*ImportItem, error) {
 			return nil, err
 		}
 		c.Post, c.Author, c.Email, c.Website, c.Body = sub.Post, sub.Author, sub.Email, sub.Website, sub.Body
+		if c.HTML == "" {
+			// A record a script wrote may carry only the text: render it as
+			// a submission's would be.
+			html, err := s.renderer.Render(c.Body)
+			if err != nil {
+				return nil, err
+			}
+			c.HTML = html
+		}
 		c.HTML = s.renderer.Sanitize(c.HTML)
 		c.UserAgent = truncate(c.UserAgent, maxUserAgent)
+	}
+	if c.Updated.IsZero() {
+		c.Updated = c.Created
 	}
 	c.Depth = 0
 	return &ImportItem{
@@ -423,16 +449,63 @@ func (s *Service) restored(c *Comment) (*ImportItem, error) {
 	}, nil
 }
 
+// contentID gives a record without an id, written by a script that had no
+// Parley ids to give, an id made from its content: the same record gets the
+// same id on every import, so importing the file twice creates nothing
+// twice. Like NewID's, it sorts by creation time; the rest is a hash of what
+// tells two comments apart.
+func contentID(c *Comment) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{
+		c.Post, c.Parent, c.Author, c.Email, c.Website, c.Body, c.HTML, c.Created.UTC().Format(time.RFC3339Nano),
+	}, "\x00")))
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(c.Created.UnixMilli())<<16)
+	copy(b[6:], sum[:10])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// MaxImportedBody is the longest body an import takes, in characters:
+// WordPress's own limit for a comment (its 64 KiB column, less its margin).
+// History another system published is taken whole; new submissions keep
+// their own, lower limit.
+const MaxImportedBody = 65525
+
 // checkImported applies the submission rules to imported fields, except that
-// an email may be missing: many systems do not export it.
+// an email may be missing (many systems do not export it) and the body may
+// be as long as MaxImportedBody.
 func (s *Service) checkImported(sub *Submission) error {
+	body := strings.TrimSpace(strings.ReplaceAll(sub.Body, "\r\n", "\n"))
+	sub.Body = "-" // checked below, against the limit for history
 	err := s.validator.Check(sub)
+	sub.Body = body
+	fields := map[string]string{}
 	var ve *ValidationError
-	if errors.As(err, &ve) && sub.Email == "" && ve.Fields["email"] == messages["required"] {
-		delete(ve.Fields, "email")
-		if len(ve.Fields) == 0 {
-			return nil
-		}
+	if errors.As(err, &ve) {
+		fields = ve.Fields
+	} else if err != nil {
+		return err
+	}
+	if sub.Email == "" && fields["email"] == messages["required"] {
+		delete(fields, "email")
+	}
+	if err := s.checkImportedBody(body); err != nil {
+		fields["body"] = err.Error()
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: fields}
+}
+
+// checkImportedBody applies the rules of a comment's text at the limit for
+// history, and says what is wrong in a few words.
+func (s *Service) checkImportedBody(body string) error {
+	if !utf8.ValidString(body) {
+		return errors.New("must be valid UTF-8 text")
+	}
+	err := s.validator.v.Var(body, fmt.Sprintf("required,max=%d,textonly", MaxImportedBody))
+	if errs, ok := err.(validator.ValidationErrors); ok && len(errs) > 0 {
+		return errors.New(message(errs[0]))
 	}
 	return err
 }

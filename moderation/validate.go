@@ -69,7 +69,7 @@ func NewValidator() *Validator {
 		})
 	}))
 	must(v.RegisterValidation("visible", func(fl validator.FieldLevel) bool {
-		return !strings.ContainsFunc(fl.Field().String(), isInvisible)
+		return validName(fl.Field().String())
 	}))
 	must(v.RegisterValidation("weburl", func(fl validator.FieldLevel) bool {
 		u, err := url.Parse(fl.Field().String())

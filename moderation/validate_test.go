@@ -81,6 +81,7 @@ func FuzzValidator(f *testing.F) {
 	f.Add("/p", "Ada", "ada@example.com", "", "hi")
 	f.Add("/p\x00", "A\u202E", "a@b", "javascript:x", "\xff")
 	f.Add(strings.Repeat("x", 600), " ", "@", "http://", "\t\n")
+	f.Add("/p", "می\u200cخواهم 👩\u200d💻", "a@b.co", "", "x")
 	v := NewValidator()
 	f.Fuzz(func(t *testing.T, post, author, email, website, body string) {
 		s := Submission{Post: post, Author: author, Email: email, Website: website, Body: body}
@@ -95,7 +96,8 @@ func FuzzValidator(f *testing.F) {
 		if len(s.Post) > 512 || utf8.RuneCountInString(s.Author) > 80 || len(s.Email) > 254 || utf8.RuneCountInString(s.Body) > 10000 {
 			t.Fatalf("accepted over-long field: %+v", s)
 		}
-		if strings.ContainsFunc(s.Author, isInvisible) || strings.ContainsAny(s.Author+s.Post+s.Email, "\x00\r\n") {
+		if strings.ContainsFunc(s.Author, hides) || strings.ContainsAny(s.Author+s.Post+s.Email, "\x00\r\n") ||
+			strings.IndexAny(s.Author, "\u200C\u200D") == 0 || strings.HasSuffix(s.Author, "\u200C") || strings.HasSuffix(s.Author, "\u200D") {
 			t.Fatalf("accepted hidden or control characters: %+v", s)
 		}
 	})

@@ -39,7 +39,7 @@ func TestCommentersOptInAndUnsubscribe(t *testing.T) {
 	a.moderate(t, reply, "approve")
 	a.moderate(t, toBob, "approve")
 	m = ms.next(t)
-	if !slices.Equal(m.To, []string{"ada@example.com"}) || m.Subject != "Carl replied to your comment on /posts/hello" ||
+	if !slices.Equal(m.To, []string{"ada@example.com"}) || m.Subject != "\u2068Carl\u2069 replied to your comment on /posts/hello" ||
 		!strings.Contains(m.Body, "> Welcome!") {
 		t.Fatalf("reply mail %q to %v:\n%s", m.Subject, m.To, m.Body)
 	}
@@ -58,7 +58,7 @@ func TestCommentersOptInAndUnsubscribe(t *testing.T) {
 	}
 	again := a.submit(t, map[string]any{"post": "/posts/hello", "parent": parent, "author": "Dora", "email": "dora@example.com", "body": "Me too"})
 	a.moderate(t, again, "approve")
-	if m := ms.next(t); m.Subject != "Dora replied to your comment on /posts/hello" {
+	if m := ms.next(t); m.Subject != "\u2068Dora\u2069 replied to your comment on /posts/hello" {
 		t.Fatalf("after a GET of the unsubscribe link: %q", m.Subject)
 	}
 	status, _ := a.do(t, http.MethodPost, unsubscribe, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
@@ -127,7 +127,8 @@ func TestHeaderInjectionCannotAddHeaders(t *testing.T) {
 			t.Errorf("the body lost its text:\n%s", got.Body)
 		}
 	}
-	if want := "New comment by Ève =?utf-8?q?=0D=0ABcc:_evil@example.com?= on /p Subject: pwned X-Evil: 1"; m.Subject != want {
+	// The key with line breaks is no page of the blog, so it is shown defanged.
+	if want := "New comment by \u2068Ève =?utf-8?q?=0D=0ABcc:_evil@example.com?=\u2069 on /p Subject[:] pwned X-Evil[:] 1"; m.Subject != want {
 		t.Errorf("moderator subject %q, want %q", m.Subject, want)
 	}
 	if !slices.Equal(m.To, []string{"alice@example.com"}) || !slices.Equal(published.To, []string{"eve@example.com"}) {
@@ -135,5 +136,35 @@ func TestHeaderInjectionCannotAddHeaders(t *testing.T) {
 	}
 	if !strings.Contains(m.Body, "> Bcc: evil@example.com") {
 		t.Errorf("the body's header-like lines are not quoted:\n%s", m.Body)
+	}
+}
+
+// TestEmailsIsolateNames: names in every script, with their joiners, arrive
+// whole, and each is isolated (FSI…PDI) so that a right-to-left name cannot
+// reorder the sentence around it.
+func TestEmailsIsolateNames(t *testing.T) {
+	ms := startMailServer(t, "127.0.0.1:0", nil, false)
+	a := startApp(t, appOptions{}, smtpTo(ms))
+	a.addModerator(t, "alice", "alice@example.com", moderation.EmailImmediate)
+
+	const persian, arabic = "فرخ\u200cزاد 👩\u200d💻", "نجيب محفوظ"
+	parent := a.submit(t, map[string]any{"post": "/p", "author": persian, "email": "f@example.com", "body": "می\u200cخواهم.",
+		"notify_published": true, "notify_replies": true})
+	if m := ms.next(t); !strings.Contains(m.Body, "\u2068"+persian+"\u2069 <f@example.com> wrote on /p:") || !strings.Contains(m.Body, "> می\u200cخواهم.") {
+		t.Errorf("moderator mail:\n%s", m.Body)
+	}
+	a.moderate(t, parent, "approve")
+	if m := ms.next(t); !strings.HasPrefix(m.Body, "Hello \u2068"+persian+"\u2069,") {
+		t.Errorf("published mail:\n%s", m.Body)
+	}
+	reply := a.submit(t, map[string]any{"post": "/p", "parent": parent, "author": arabic, "email": "n@example.com", "body": "أهلا"})
+	ms.next(t) // the moderator's
+	a.moderate(t, reply, "approve")
+	m := ms.next(t)
+	if !strings.Contains(m.Body, "Hello \u2068"+persian+"\u2069,\n\n\u2068"+arabic+"\u2069 replied to your comment on /p") {
+		t.Errorf("reply mail:\n%s", m.Body)
+	}
+	if want := "\u2068" + arabic + "\u2069 replied to your comment on /p"; m.Subject != want {
+		t.Errorf("reply subject %q, want %q", m.Subject, want)
 	}
 }

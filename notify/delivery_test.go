@@ -42,7 +42,7 @@ func TestSMTPDownDelaysMailButNotSubmissions(t *testing.T) {
 	ms.none(t)
 	a.Clock.Add(time.Minute) // past the first retry's delay
 	m := ms.next(t)
-	if m.Subject != "New comment by Ada on /posts/hello" {
+	if m.Subject != "New comment by \u2068Ada\u2069 on /posts/hello" {
 		t.Fatalf("late mail %q", m.Subject)
 	}
 	approve, _ := links(t, m.Body)
@@ -198,7 +198,7 @@ func TestWebhookTemplateForSlack(t *testing.T) {
 	hook.wait(t, 1)
 	var body map[string]string
 	if err := json.Unmarshal(hook.bodies[0], &body); err != nil || len(body) != 1 ||
-		!strings.HasPrefix(body["text"], `New comment by Ada "the first" on /posts/hello awaiting moderation: `) {
+		!strings.HasPrefix(body["text"], "New comment by \u2068Ada \"the first\"\u2069 on /posts/hello awaiting moderation: ") {
 		t.Fatalf("body %s (%v)", hook.bodies[0], err)
 	}
 }

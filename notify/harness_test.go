@@ -218,7 +218,7 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ts := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + ts.Listener.Addr().String()
-	cfg := notify.Config{PublicURL: publicURL, SiteOrigin: "https://blog.example", Clock: now,
+	cfg := notify.Config{PublicURL: publicURL, SiteOrigins: []string{"https://blog.example"}, Clock: now,
 		Poll: 5 * time.Millisecond, RetryBase: 20 * time.Millisecond, WebhookSecret: "hook-secret"}
 	if setup != nil {
 		setup(&cfg)

@@ -104,6 +104,8 @@ func messageID(from string) string {
 // plain makes user text safe to show as one line or as the text of a
 // plain-text email: control characters other than line breaks and tabs,
 // and the invisible characters that reorder or hide text, are replaced.
+// Joiners and the first-strong isolate (which Parley puts around names)
+// stay: they hide nothing and reorder nothing.
 func plain(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
@@ -111,6 +113,10 @@ func plain(s string) string {
 			return r
 		case r == '\u2028' || r == '\u2029' || r == '\u0085':
 			return '\n'
+		case r == '\u200C' || r == '\u200D': // joiners: Persian words, Indic conjuncts, emoji sequences
+			return r
+		case r == '\u2068' || r == '\u2069': // first-strong isolate: it keeps text from reordering, never reorders it
+			return r
 		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
 			return '\uFFFD'
 		}

@@ -37,10 +37,10 @@ func TestPendingCommentEmailsModeratorWithWorkingLinks(t *testing.T) {
 	if !slices.Equal(m.To, []string{"alice@example.com"}) || m.From != "parley@blog.example" {
 		t.Fatalf("envelope: from %q to %v", m.From, m.To)
 	}
-	if want := "New comment by Ada on /posts/hello"; m.Subject != want {
+	if want := "New comment by \u2068Ada\u2069 on /posts/hello"; m.Subject != want {
 		t.Errorf("subject %q, want %q", m.Subject, want)
 	}
-	for _, want := range []string{"Ada <ada@example.com> wrote on /posts/hello", "https://blog.example/posts/hello", "> First *comment*."} {
+	for _, want := range []string{"\u2068Ada\u2069 <ada@example.com> wrote on /posts/hello", "https://blog.example/posts/hello", "> First *comment*."} {
 		if !strings.Contains(m.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, m.Body)
 		}

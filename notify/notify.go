@@ -23,8 +23,8 @@ import (
 
 // Config says where and how to send. Zero durations take the defaults.
 type Config struct {
-	PublicURL  string // Parley's own URL: links in messages point here
-	SiteOrigin string // the blog's origin, to link post keys that are paths; may be empty
+	PublicURL   string   // Parley's own URL: links in messages point here
+	SiteOrigins []string // the blog's origins (moderation.SiteOrigins): a post key is linked only on them
 
 	SMTP        SMTP          // Host "" turns email off
 	DigestEvery time.Duration // how often digest moderators hear; default 1h

@@ -53,8 +53,8 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 		if !c.NotifyPublished {
 			return nil, errSkip
 		}
-		return n.toCommenter(ctx, c.Email, "published", n.subject(ctx, c.Site, "Your comment on "+oneLine(c.Post)+" is published"),
-			map[string]any{"C": c, "PostURL": n.postURL(ctx, c.Site, c.Post)})
+		return n.toCommenter(ctx, c.Email, "published", n.subject(ctx, c.Site, "Your comment on "+n.postText(ctx, c.Site, c.Post)+" is published"),
+			map[string]any{"C": c, "Post": n.postText(ctx, c.Site, c.Post), "PostURL": n.postURL(ctx, c.Site, c.Post)})
 	case moderation.DeliverReply:
 		c, err := n.comment(ctx, d.Site, d.Comment, moderation.StatusApproved)
 		if err != nil {
@@ -67,8 +67,8 @@ func (n *Notifier) compose(ctx context.Context, batch []*moderation.Delivery) (*
 		if !parent.NotifyReplies || moderation.EmailKey(parent.Email) == moderation.EmailKey(c.Email) {
 			return nil, errSkip // no opt-in, or one answering oneself
 		}
-		return n.toCommenter(ctx, parent.Email, "reply", n.subject(ctx, c.Site, oneLine(c.Author)+" replied to your comment on "+oneLine(c.Post)),
-			map[string]any{"C": c, "Parent": parent, "PostURL": n.postURL(ctx, c.Site, c.Post)})
+		return n.toCommenter(ctx, parent.Email, "reply", n.subject(ctx, c.Site, isolated(c.Author)+" replied to your comment on "+n.postText(ctx, c.Site, c.Post)),
+			map[string]any{"C": c, "Parent": parent, "Post": n.postText(ctx, c.Site, c.Post), "PostURL": n.postURL(ctx, c.Site, c.Post)})
 	case moderation.DeliverVerify:
 		body, err := n.render("verify", map[string]any{"Site": n.site(),
 			"Link": n.cfg.PublicURL + "/verify/" + n.svc.VerificationLink(d.To)})
@@ -106,7 +106,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, map[string]any{"C": c, "PostURL": n.postURL(ctx, site, c.Post),
+		items = append(items, map[string]any{"C": c, "Post": n.postText(ctx, site, c.Post), "PostURL": n.postURL(ctx, site, c.Post),
 			"Approve": n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, site, c.ID, moderation.ActionApprove),
 			"Reject":  n.cfg.PublicURL + "/moderate/" + n.svc.ModerationLink(m.Name, site, c.ID, moderation.ActionReject)})
 	}
@@ -119,7 +119,7 @@ func (n *Notifier) composeModerator(ctx context.Context, batch []*moderation.Del
 	if batch[0].Kind == moderation.DeliverModerator {
 		c := items[0]["C"].(*moderation.Comment)
 		data["Item"] = items[0]
-		name, subject = "moderator", "New comment by "+oneLine(c.Author)+" on "+oneLine(c.Post)
+		name, subject = "moderator", "New comment by "+isolated(c.Author)+" on "+n.postText(ctx, site, c.Post)
 	} else if len(items) == 1 {
 		subject = "1 comment waiting for moderation"
 	}
@@ -221,20 +221,26 @@ func (n *Notifier) settings(ctx context.Context, site string) moderation.Setting
 	return n.svc.Settings(ctx, siteOf(site))
 }
 
-// postURL links a post when its key is a URL, or a path on the blog: on the
-// site's first origin, or --origins' first for a site without any.
+// postURL links a post only when its key resolves to one of its site's
+// origins (--origins for a site without any); any other key is shown as
+// text (moderation.PostLink).
 func (n *Notifier) postURL(ctx context.Context, site, post string) string {
-	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return u.String()
-	}
-	origin := n.cfg.SiteOrigin
+	origins := n.cfg.SiteOrigins
 	if s, err := n.store.Site(ctx, siteOf(site)); err == nil && len(s.Origins) > 0 {
-		origin = s.Origins[0]
+		origins = s.Origins
 	}
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") && origin != "" {
-		if u, err := url.Parse(origin + post); err == nil {
-			return u.String()
-		}
-	}
-	return ""
+	return moderation.PostLink(post, origins)
 }
+
+// postText is a post key as an email shows it: as typed when it links to
+// the blog, else with its dots and colons bracketed ("evil[.]example"), so
+// that no mail program turns a key that is not the blog's into a link.
+func (n *Notifier) postText(ctx context.Context, site, post string) string {
+	s := oneLine(post)
+	if n.postURL(ctx, site, post) != "" {
+		return s
+	}
+	return keyDefang.Replace(s)
+}
+
+var keyDefang = strings.NewReplacer(".", "[.]", ":", "[:]")

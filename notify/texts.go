@@ -6,16 +6,19 @@ import (
 	"time"
 )
 
-// The emails, as plain text. User text goes through oneLine (names, post
-// keys) or quote (bodies), which replace control and invisible characters;
-// a quoted body is set off with "> " so it cannot pass for Parley's words.
+// The emails, as plain text. User text goes through name (authors),
+// oneLine (post keys) or quote (bodies), which replace control and invisible
+// characters; a quoted body is set off with "> " so it cannot pass for
+// Parley's words, and a name is isolated so it cannot reorder the sentence
+// around it.
 var texts = template.Must(template.New("").Funcs(template.FuncMap{
+	"name":    isolated,
 	"oneLine": oneLine,
 	"quote":   quote,
 	"inc":     func(i int) int { return i + 1 },
 	"date":    func(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 UTC") },
 }).Parse(`
-{{define "comment"}}{{oneLine .C.Author}}{{with .C.Website}} ({{.}}){{end}} <{{.C.Email}}> wrote on {{oneLine .C.Post}}:
+{{define "comment"}}{{name .C.Author}}{{with .C.Website}} ({{.}}){{end}} <{{.C.Email}}> wrote on {{.Post}}:
 {{with .PostURL}}{{.}}
 {{end}}
 {{quote .C.Body}}
@@ -42,9 +45,9 @@ To change how you hear of new comments:
 {{$i | inc}}. {{template "comment" $item}}{{end}}
 {{template "moderator-footer" .}}{{end}}
 
-{{define "published"}}Hello {{oneLine .C.Author}},
+{{define "published"}}Hello {{name .C.Author}},
 
-your comment on {{oneLine .C.Post}} is published{{with .PostURL}}:
+your comment on {{.Post}} is published{{with .PostURL}}:
 {{.}}{{else}}.{{end}}
 
 {{quote .C.Body}}
@@ -54,9 +57,9 @@ You get this because you asked to hear when your comment is published.
 To get no more email from the comments at {{.Site}}: {{.Unsubscribe}}
 {{end}}
 
-{{define "reply"}}Hello {{oneLine .Parent.Author}},
+{{define "reply"}}Hello {{name .Parent.Author}},
 
-{{oneLine .C.Author}} replied to your comment on {{oneLine .C.Post}}{{with .PostURL}}:
+{{name .C.Author}} replied to your comment on {{.Post}}{{with .PostURL}}:
 {{.}}{{else}}.{{end}}
 
 {{quote .C.Body}}
@@ -78,6 +81,11 @@ If that was not you, ignore this email: nothing happens unless the link is
 opened and confirmed.
 {{end}}
 `))
+
+// isolated is an author's name on one line, isolated with FSI and PDI:
+// plain text has no <bdi>, and a right-to-left name must not reorder the
+// words after it.
+func isolated(s string) string { return "\u2068" + oneLine(s) + "\u2069" }
 
 // quote sets off user text as an email quotation.
 func quote(s string) string {

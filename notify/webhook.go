@@ -49,7 +49,7 @@ type PayloadSite struct {
 type PayloadComment struct {
 	ID      string    `json:"id"`
 	Post    string    `json:"post"`
-	PostURL string    `json:"post_url,omitempty"`
+	PostURL string    `json:"post_url"` // "" when the key is not a page of the blog
 	Author  string    `json:"author"`
 	Website string    `json:"website,omitempty"`
 	Body    string    `json:"body"`
@@ -167,9 +167,9 @@ func (w *webhooks) post(ctx context.Context, target string, seq uint64, p Payloa
 
 // payload describes a pending comment for webhooks.
 func (n *Notifier) payload(ctx context.Context, c *moderation.Comment) Payload {
-	post := oneLine(c.Post)
+	post := n.postText(ctx, c.Site, c.Post) // chat apps link URLs in text, too
 	summary := n.subject(ctx, c.Site, fmt.Sprintf("New comment by %s on %s awaiting moderation: %s\n> %s",
-		oneLine(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300)))
+		isolated(c.Author), post, n.cfg.PublicURL+"/admin", truncate(oneLine(c.Body), 300)))
 	return Payload{
 		Event: "comment.pending", Site: PayloadSite{ID: siteOf(c.Site), Name: n.siteName(ctx, c.Site)}, Text: slackEscape(summary), Content: summary,
 		AllowedMentions: map[string]any{"parse": []string{}},

@@ -29,9 +29,14 @@ func (s *Server) handleList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	minScore, err := scoreParam(c, "min_score")
+	if err != nil {
+		return err
+	}
 	comments, next, err := s.svc.Comments(c.Request().Context(), actorOf(c), moderation.Query{Site: site,
 		Status: moderation.Status(c.QueryParam("status")), Post: c.QueryParam("post"),
 		Limit: limit, Cursor: c.QueryParam("cursor"), Search: c.QueryParam("q"),
+		Sort: c.QueryParam("sort"), MinScore: minScore,
 	})
 	if err != nil {
 		return err

@@ -146,12 +146,19 @@ func (e *adminEnv) csrfOf(cookie *http.Cookie) string {
 
 func sessionCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
+	return cookieOf(t, rec, "parley_session")
+}
+
+// cookieOf is the cookie rec sets whose name ends in name (a __Host-
+// prefix or not).
+func cookieOf(t *testing.T, rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	t.Helper()
 	for _, c := range rec.Result().Cookies() {
-		if strings.HasSuffix(c.Name, "parley_session") {
+		if strings.HasSuffix(c.Name, name) {
 			return c
 		}
 	}
-	t.Fatalf("no session cookie in %v", rec.Header()["Set-Cookie"])
+	t.Fatalf("no %s cookie in %v", name, rec.Header()["Set-Cookie"])
 	return nil
 }
 

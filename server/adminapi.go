@@ -1,8 +1,10 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -179,4 +181,40 @@ func pathParam(c echo.Context, name string) string {
 		return u
 	}
 	return v
+}
+
+type spamByScoreRequest struct {
+	MinScore float64 `json:"min_score"`
+	Post     string  `json:"post"`
+}
+
+// handleSpamByScore marks every pending comment scored at least min_score as
+// spam in one action; the answer's ids undo it with one bulk restore.
+func (s *Server) handleSpamByScore(c echo.Context) error {
+	var req spamByScoreRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	site, err := s.adminSite(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.SpamByScore(c.Request().Context(), actorOf(c), site, req.Post, req.MinScore)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// scoreParam reads a classifier score (0 to 1) from the query; absent is 0.
+func scoreParam(c echo.Context, name string) (float64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
+		return 0, &moderation.ValidationError{Fields: map[string]string{name: "must be a number from 0 to 1"}}
+	}
+	return f, nil
 }

@@ -19,6 +19,12 @@ const (
 	cookieName       = "parley_session"
 	secureCookieName = "__Host-parley_session"
 
+	// The device cookie marks a browser that signed in before, so that
+	// strangers failing under the same name never make it wait. It outlives
+	// sessions and says nothing by itself: the server checks its signature.
+	deviceCookieName       = "parley_device"
+	secureDeviceCookieName = "__Host-parley_device"
+
 	// csrfHeader carries the session's CSRF token on every state-changing
 	// request from the page; plain HTML forms send it as the field csrfField.
 	csrfHeader = "X-CSRF-Token"
@@ -39,20 +45,28 @@ var (
 // sessionCookie is how the server names and flags its cookie, set once from
 // the public URL.
 type sessionCookie struct {
-	name   string
-	secure bool
-	self   string // the public URL's origin, the only one the page posts from
+	name, device string
+	secure       bool
+	self         string // the public URL's origin, the only one the page posts from
 }
 
 func newSessionCookie(pub *url.URL) sessionCookie {
 	if pub.Scheme == "https" {
-		return sessionCookie{name: secureCookieName, secure: true, self: origin(pub)}
+		return sessionCookie{name: secureCookieName, device: secureDeviceCookieName, secure: true, self: origin(pub)}
 	}
-	return sessionCookie{name: cookieName, self: origin(pub)}
+	return sessionCookie{name: cookieName, device: deviceCookieName, self: origin(pub)}
 }
 
 func (sc sessionCookie) make(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: sc.name, Value: value, Path: "/", MaxAge: maxAge,
+	return sc.named(sc.name, value, maxAge)
+}
+
+func (sc sessionCookie) makeDevice(value string) *http.Cookie {
+	return sc.named(sc.device, value, int(moderation.DeviceLifetime/time.Second))
+}
+
+func (sc sessionCookie) named(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: sc.secure, SameSite: http.SameSiteStrictMode}
 }
 
@@ -103,7 +117,7 @@ func (s *Server) session(c echo.Context) (moderation.Actor, *moderation.Session,
 	if err != nil {
 		return moderation.Actor{}, nil, moderation.ErrUnauthorized
 	}
-	touch := c.Request().Header.Get(pollHeader) == ""
+	touch := c.Request().Header.Get(pollHeader) == "" && c.Path() != eventsRoute
 	actor, sess, err := s.sessions.Authenticate(c.Request().Context(), cookie.Value, touch)
 	if err != nil {
 		return moderation.Actor{}, nil, err
@@ -145,8 +159,12 @@ func (s *Server) handleLogin(c echo.Context) error {
 		form.Error = errCrossSite.Message
 		return s.pages.render(c, http.StatusForbidden, "login", form)
 	}
-	secret, _, err := s.sessions.Login(r.Context(), name, c.FormValue("password"),
-		moderation.Client{IP: c.RealIP(), UserAgent: r.UserAgent()})
+	attempt := moderation.LoginAttempt{Name: name, Password: c.FormValue("password"),
+		Client: moderation.Client{IP: c.RealIP(), UserAgent: r.UserAgent()}}
+	if device, err := r.Cookie(s.cookie.device); err == nil {
+		attempt.Device = device.Value
+	}
+	in, err := s.sessions.Login(r.Context(), attempt)
 	var throttled *moderation.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -159,7 +177,8 @@ func (s *Server) handleLogin(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	c.SetCookie(s.cookie.make(secret, int(moderation.SessionLifetime/time.Second)))
+	c.SetCookie(s.cookie.make(in.Secret, int(moderation.SessionLifetime/time.Second)))
+	c.SetCookie(s.cookie.makeDevice(in.Device))
 	return c.Redirect(http.StatusSeeOther, "/admin")
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,8 +47,8 @@ func TestLoginFailuresAreThrottled(t *testing.T) {
 			t.Fatalf("failure %d: status %d, want 401", i+1, got)
 		}
 	}
-	// The account is now throttled, from any client and even with the right password.
-	rec := e.do(request{method: http.MethodPost, path: "/admin/login", ip: "192.0.2.99",
+	// This client is now throttled on this account, even with the right password.
+	rec := e.do(request{method: http.MethodPost, path: "/admin/login", ip: "192.0.2.1",
 		form: url.Values{"name": {"admin"}, "password": {testPassword}}})
 	if rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("after 5 failures: status %d, want 429", rec.Code)
@@ -57,6 +58,10 @@ func TestLoginFailuresAreThrottled(t *testing.T) {
 	}
 	if !strings.Contains(rec.Body.String(), "Too many failed sign-ins") {
 		t.Errorf("the form does not say why:\n%s", rec.Body)
+	}
+	// Five failures from one address lock nobody else out.
+	if got := try(testPassword, "192.0.2.99"); got != http.StatusSeeOther {
+		t.Fatalf("another client, right password: status %d, want 303", got)
 	}
 	// Each further failure doubles the wait.
 	e.clock.Advance(31 * time.Second)
@@ -71,10 +76,116 @@ func TestLoginFailuresAreThrottled(t *testing.T) {
 	if got := try(testPassword, "192.0.2.1"); got != http.StatusSeeOther {
 		t.Fatalf("after the doubled wait: status %d, want 303", got)
 	}
-	// Another account was never slowed down.
-	if got := e.do(request{method: http.MethodPost, path: "/admin/login", ip: "192.0.2.5",
-		form: url.Values{"name": {"mod"}, "password": {testPassword}}}).Code; got != http.StatusSeeOther {
-		t.Errorf("another account: status %d", got)
+}
+
+// deviceCookieOf is the device cookie a successful sign-in set.
+func deviceCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+	t.Helper()
+	return cookieOf(t, rec, "parley_device")
+}
+
+// An attacker hammering the owner's public name from many addresses, under
+// every spelling of it, is throttled, and the owner still signs in from a
+// browser that signed in before, wherever it is now.
+func TestAttackerCannotLockTheOwnerOut(t *testing.T) {
+	e := newAdminEnv(t, "https://comments.example.com")
+	login := func(name, password, ip string, device *http.Cookie) *httptest.ResponseRecorder {
+		return e.do(request{method: http.MethodPost, path: "/admin/login", ip: ip, cookie: device,
+			form: url.Values{"name": {name}, "password": {password}}})
+	}
+	first := login("admin", testPassword, "192.0.2.10", nil)
+	if first.Code != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: %d", first.Code)
+	}
+	device := deviceCookieOf(t, first)
+	if device.Name != "__Host-parley_device" || !device.Secure || !device.HttpOnly || device.SameSite != http.SameSiteStrictMode ||
+		device.Path != "/" || device.MaxAge != int(moderation.DeviceLifetime/time.Second) {
+		t.Errorf("device cookie %+v", device)
+	}
+
+	spellings := []string{"admin", "ADMIN", " admin", "Admin ", "\tadmin\n"}
+	var throttled int
+	for i := range 300 {
+		ip := "203.0.113." + strconv.Itoa(i/5+1) // 60 addresses, 5 tries each
+		switch login(spellings[i%len(spellings)], "guess"+strconv.Itoa(i), ip, nil).Code {
+		case http.StatusTooManyRequests:
+			throttled++
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("attack try %d: unexpected status", i)
+		}
+	}
+	if throttled == 0 {
+		t.Error("300 guesses from 60 addresses were never throttled")
+	}
+	// A fresh address of the attacker's is slowed by the account's ceiling...
+	if got := login("admin", "one more guess", "198.51.100.200", nil).Code; got != http.StatusTooManyRequests {
+		t.Errorf("attacker from a fresh address: %d, want 429", got)
+	}
+	// ...and an attacker's own address stays throttled.
+	if got := login("admin", "guess", "203.0.113.1", nil).Code; got != http.StatusTooManyRequests {
+		t.Errorf("attacker's address: %d, want 429", got)
+	}
+	// The owner, from the known browser, signs in at once: from home, and
+	// even from one of the attacker's addresses (a shared network).
+	for _, ip := range []string{"192.0.2.10", "203.0.113.1"} {
+		rec := login(" Admin ", testPassword, ip, device)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("owner from a known device at %s: %d, want 303", ip, rec.Code)
+		}
+		device = deviceCookieOf(t, rec) // each sign-in renews it
+	}
+
+	// The device cookie proves nothing for another account, nor forged.
+	modDevice := deviceCookieOf(t, login("mod", testPassword, "192.0.2.20", nil))
+	if got := login("admin", testPassword, "192.0.2.20", modDevice).Code; got != http.StatusTooManyRequests {
+		t.Errorf("mod's device cookie on admin: %d, want 429", got)
+	}
+	forged := *device
+	forged.Value = strings.Replace(forged.Value, ".", ".A", 1)
+	if got := login("admin", testPassword, "192.0.2.21", &forged).Code; got != http.StatusTooManyRequests {
+		t.Errorf("forged device cookie: %d, want 429", got)
+	}
+
+	// A known device that guesses is throttled too, on its own.
+	for range 5 {
+		login("admin", "wrong password", "192.0.2.10", device)
+	}
+	if got := login("admin", testPassword, "192.0.2.10", device).Code; got != http.StatusTooManyRequests {
+		t.Errorf("known device after 5 failures: %d, want 429", got)
+	}
+}
+
+func TestModeratorNamesFold(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	for _, name := range []string{"ADMIN", "  admin ", "Admin"} {
+		rec := e.do(request{method: http.MethodPost, path: "/admin/login", form: url.Values{"name": {name}, "password": {testPassword}}})
+		if rec.Code != http.StatusSeeOther {
+			t.Errorf("sign in as %q: %d", name, rec.Code)
+		}
+	}
+	cookie, csrf := e.login("admin")
+	for _, name := range []string{"MOD", " mod", "Bea  Li"} {
+		rec := e.do(request{method: http.MethodPost, path: "/api/admin/moderators", cookie: cookie, csrf: csrf,
+			body: `{"name":"` + name + `","password":"` + testPassword + `"}`})
+		want := http.StatusBadRequest
+		if name == "Bea  Li" {
+			want = http.StatusCreated
+		}
+		if rec.Code != want {
+			t.Errorf("add %q: %d %s, want %d", name, rec.Code, rec.Body, want)
+		}
+	}
+	// Inner white space folds too, and the name is kept with one space.
+	if rec := e.do(request{method: http.MethodPatch, path: "/api/admin/moderators/bea%20%20%20li", cookie: cookie, csrf: csrf, body: `{"role":"owner"}`}); rec.Code != http.StatusNoContent {
+		t.Errorf("promote by a folded name: %d %s", rec.Code, rec.Body)
+	}
+	rec := e.do(request{method: http.MethodGet, path: "/api/admin/moderators", cookie: cookie})
+	if !strings.Contains(rec.Body.String(), `"name":"Bea Li","role":"owner"`) {
+		t.Errorf("team: %s", rec.Body)
+	}
+	if rec := e.do(request{method: http.MethodDelete, path: "/api/admin/moderators/ADMIN", cookie: cookie, csrf: csrf}); rec.Code != http.StatusConflict {
+		t.Errorf("removing oneself under another spelling: %d", rec.Code)
 	}
 }
 

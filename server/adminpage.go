@@ -106,40 +106,24 @@ func (p *adminPages) render(c echo.Context, status int, name string, data page) 
 
 // initAdmin builds what the admin page needs; called once by New.
 func (s *Server) initAdmin(pub *url.URL) error {
-	sessions, err := moderation.NewSessions(s.svc)
+	sessions, err := moderation.NewSessions(context.Background(), s.svc)
 	if err != nil {
 		return err
 	}
-	fallback := origin(pub)
-	if len(s.cfg.Origins) > 0 {
-		fallback = strings.TrimRight(s.cfg.Origins[0], "/")
-	}
-	// A post's page is on its site's first origin.
-	blog := func(site string) string {
-		if origins, err := s.svc.SiteOrigins(context.Background(), site); err == nil && len(origins) > 0 {
-			return origins[0]
+	fallback := moderation.SiteOrigins(s.cfg.Origins, s.cfg.PublicURL)
+	// A post is linked only when its key is a page of its own site.
+	origins := func(site string) []string {
+		if o, err := s.svc.SiteOrigins(context.Background(), site); err == nil && len(o) > 0 {
+			return o
 		}
 		return fallback
 	}
-	pages, err := newAdminPages(embed.Files, func(site, post string) string { return postURL(blog(site), post) })
+	pages, err := newAdminPages(embed.Files, func(site, post string) string { return moderation.PostLink(post, origins(site)) })
 	if err != nil {
 		return err
 	}
 	s.sessions, s.pages, s.cookie = sessions, pages, newSessionCookie(pub)
 	return nil
-}
-
-// postURL links a post key to its page: keys that are paths live on the
-// (first) blog origin, absolute http(s) keys are their own page, and other
-// keys (opaque ids) have no link.
-func postURL(blog, post string) string {
-	if strings.HasPrefix(post, "/") && !strings.HasPrefix(post, "//") {
-		return blog + post
-	}
-	if u, err := url.Parse(post); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
-		return post
-	}
-	return ""
 }
 
 // adminRoutes adds the admin pages and the admin page's API endpoints.
@@ -154,7 +138,7 @@ func (s *Server) adminRoutes(api *echo.Group) {
 	pages := e.Group("/admin", s.requirePage)
 	pages.GET("", s.handleQueue)
 	pages.GET("/audit", s.handleAuditPage)
-	pages.GET("/account", s.simplePage("account", "Your account", "account", false))
+	pages.GET("/account", s.simplePage("account", "Your account", "account", moderation.PermOwnAccount))
 	pages.GET("/team", s.handleTeamPage)
 	pages.GET("/settings", s.handleSettingsPage)
 
@@ -229,13 +213,13 @@ func (s *Server) newPage(c echo.Context, title, nav string) (page, error) {
 }
 
 // simplePage serves a page whose content its script loads.
-func (s *Server) simplePage(name, title, nav string, ownersOnly bool) echo.HandlerFunc {
+func (s *Server) simplePage(name, title, nav string, needs moderation.Permission) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p, err := s.newPage(c, title, nav)
 		if err != nil {
 			return err
 		}
-		if ownersOnly && !p.Me.Can(moderation.RoleOwner) {
+		if !p.Me.May(needs) {
 			return s.pages.render(c, http.StatusForbidden, "forbidden", p)
 		}
 		p.Scripts = []string{"forms.js"}
@@ -246,8 +230,77 @@ func (s *Server) simplePage(name, title, nav string, ownersOnly bool) echo.Handl
 // queueView is the queue page's data.
 type queueView struct {
 	Query    moderation.Query
-	Comments []*moderation.Comment
+	Comments []queueItem
 	Next     string
+}
+
+// queueItem is a comment as the queue shows it: a reply with the comment it
+// answers, so that a moderator reads it in context.
+type queueItem struct {
+	*moderation.Comment
+	ReplyTo *replyParent
+}
+
+// replyParent is what the queue shows of a reply's parent: its author and
+// the first words of its text, linked to it in the queue. Author is empty
+// when the parent is gone.
+type replyParent struct {
+	ID, Author, Excerpt, Link string
+}
+
+// queue loads one page of the queue, with each reply's parent.
+func (s *Server) queue(ctx context.Context, actor moderation.Actor, q moderation.Query) (queueView, error) {
+	view := queueView{Query: q}
+	comments, next, err := s.svc.Comments(ctx, actor, q)
+	if err != nil {
+		return view, err
+	}
+	view.Next = next
+	parents := map[string]*replyParent{}
+	for _, c := range comments {
+		item := queueItem{Comment: c}
+		if c.Parent != "" {
+			if parents[c.Parent] == nil {
+				parents[c.Parent], err = s.replyParent(ctx, actor, c.Site, c.Parent)
+				if err != nil {
+					return view, err
+				}
+			}
+			item.ReplyTo = parents[c.Parent]
+		}
+		view.Comments = append(view.Comments, item)
+	}
+	return view, nil
+}
+
+func (s *Server) replyParent(ctx context.Context, actor moderation.Actor, site, id string) (*replyParent, error) {
+	p, err := s.svc.Comment(ctx, actor, site, id)
+	if errors.Is(err, moderation.ErrNotFound) {
+		return &replyParent{ID: id}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	link := "/admin?" + url.Values{"site": {p.Site}, "status": {string(p.Status)}, "post": {p.Post}}.Encode() + "#c-" + p.ID
+	return &replyParent{ID: id, Author: p.Author, Excerpt: firstWords(p.Body, 12, 90), Link: link}, nil
+}
+
+// firstWords is the start of a text on one line: at most words words and
+// about limit characters, with an ellipsis when something was cut.
+func firstWords(text string, words, limit int) string {
+	fields := strings.Fields(text)
+	cut := len(fields) > words
+	if cut {
+		fields = fields[:words]
+	}
+	out := strings.Join(fields, " ")
+	if r := []rune(out); len(r) > limit {
+		out, cut = strings.TrimSpace(string(r[:limit])), true
+	}
+	if cut {
+		out += "…"
+	}
+	return out
 }
 
 func queryOf(c echo.Context) moderation.Query {
@@ -256,6 +309,10 @@ func queryOf(c echo.Context) moderation.Query {
 	if !q.Status.Valid() {
 		q.Status = moderation.StatusPending
 	}
+	if c.QueryParam("sort") == moderation.SortScore {
+		q.Sort = moderation.SortScore
+	}
+	q.MinScore, _ = scoreParam(c, "min_score") // the page ignores a score out of range
 	return q
 }
 
@@ -266,9 +323,9 @@ func (s *Server) handleQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	view := queueView{Query: queryOf(c)}
-	view.Query.Site = p.Site
-	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), p.Me, view.Query)
+	q := queryOf(c)
+	q.Site = p.Site
+	view, err := s.queue(c.Request().Context(), p.Me, q)
 	var ve *moderation.ValidationError
 	if errors.As(err, &ve) {
 		p.Error = "The search is too long."
@@ -276,19 +333,19 @@ func (s *Server) handleQueue(c echo.Context) error {
 		return err
 	}
 	p.Title = statusLabel(view.Query.Status)
-	p.Scripts, p.Data = []string{"queue.js"}, view
+	p.Scripts, p.Data = []string{"queue.js", "score.js"}, view
 	return s.pages.render(c, http.StatusOK, "queue", p)
 }
 
 // handleQueueItems serves the next page of queue items as HTML, for "load
 // more" and for polling; the cursor of the page after it is in X-Next-Cursor.
 func (s *Server) handleQueueItems(c echo.Context) error {
-	view := queueView{Query: queryOf(c)}
+	q := queryOf(c)
 	var err error
-	if view.Query.Site, err = s.adminSite(c); err != nil {
+	if q.Site, err = s.adminSite(c); err != nil {
 		return err
 	}
-	view.Comments, view.Next, err = s.svc.Comments(c.Request().Context(), actorOf(c), view.Query)
+	view, err := s.queue(c.Request().Context(), actorOf(c), q)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,6 +43,41 @@ func TestAdminStaticFiles(t *testing.T) {
 		rec := e.do(request{method: http.MethodGet, path: path})
 		if rec.Code == http.StatusOK {
 			t.Errorf("GET %s is served", path)
+		}
+	}
+}
+
+// TestQueueShowsReplyParents: a reply in the queue (page and fragment)
+// names its parent by author and first words, linked to it; a parent that
+// was deleted is said to be so.
+func TestQueueShowsReplyParents(t *testing.T) {
+	e := newAdminEnv(t, "http://127.0.0.1:8080")
+	ctx := context.Background()
+	owner := moderation.Actor{Name: "admin", Role: moderation.RoleOwner}
+	parent := e.submit("/hello", "Ada", "One two three four five six seven eight nine ten eleven twelve thirteen")
+	gone := e.submit("/hello", "Bob", "Soon gone")
+	if _, err := e.svc.Moderate(ctx, owner, moderation.DefaultSite, []string{parent, gone}, moderation.ActionApprove); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{parent, gone} {
+		if _, err := e.svc.Submit(ctx, moderation.DefaultSite, moderation.Submission{Post: "/hello", Parent: p, Author: "Lin", Email: "lin@example.com",
+			Body: "A reply"}, moderation.Client{IP: "198.51.100.8"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.Moderate(ctx, owner, moderation.DefaultSite, []string{gone}, moderation.ActionDelete); err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ := e.login("admin")
+	for _, path := range []string{"/admin", "/api/admin/queue?status=pending"} {
+		body := e.do(request{method: http.MethodGet, path: path, cookie: cookie}).Body.String()
+		for _, want := range []string{
+			`<dt>Reply to</dt><dd><a href="/admin?post=%2Fhello&amp;status=approved#c-` + parent + `"><span dir="auto">Ada</span>: <q dir="auto">One two three four five six seven eight nine ten eleven twelve…</q></a></dd>`,
+			`<dt>Reply to</dt><dd>a deleted comment (` + gone + `)</dd>`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s lacks %s", path, want)
+			}
 		}
 	}
 }

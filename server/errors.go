@@ -18,8 +18,10 @@ var statusOf = map[moderation.Code]int{
 	moderation.CodeForbidden:    http.StatusForbidden,
 	moderation.CodeRateLimited:  http.StatusTooManyRequests,
 	moderation.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	moderation.CodeTimeout:      http.StatusRequestTimeout,
 	moderation.CodeUnsupported:  http.StatusUnsupportedMediaType,
 	moderation.CodeConflict:     http.StatusConflict,
+	moderation.CodeUnreadable:   http.StatusUnprocessableEntity,
 	moderation.CodeUnavailable:  http.StatusServiceUnavailable,
 	moderation.CodeStorageFull:  http.StatusInsufficientStorage,
 	moderation.CodeInternal:     http.StatusInternalServerError,
@@ -46,6 +48,10 @@ var messageOf = map[int]string{
 	http.StatusUnsupportedMediaType:  "Send JSON or a form (application/json or application/x-www-form-urlencoded).",
 	http.StatusBadRequest:            "The request could not be read.",
 }
+
+// abortedKey marks a request whose client did not finish sending its body,
+// for the metrics.
+const abortedKey = "parley.aborted"
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -80,6 +86,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	status := statusOf[detail.Code]
+	var bf *bodyFailure
+	if errors.As(err, &bf) {
+		// The client's doing, not ours: worth a line, never an alert.
+		c.Set(abortedKey, true)
+		s.log.Info("request body incomplete", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("route", c.Path()), slog.Bool("timeout", bf.timeout))
+	}
 	if status >= 500 {
 		detail.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		if detail.Code == moderation.CodeInternal {

@@ -19,12 +19,16 @@ import (
 var pageFiles embed.FS
 
 // linkPageStyle is the pages' only style, allowed by its hash in the CSP.
-const linkPageStyle = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}
+// It follows the reader's colour scheme, as the widget and /p do.
+const linkPageStyle = `:root{color-scheme:light dark}
+body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}
 main{max-width:40rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}
 h1{font-size:1.4rem;margin-top:0}article{border-left:4px solid #ccc;padding:.25rem 1rem;margin:1.5rem 0}
 .meta{color:#555;font-size:.9rem}button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:6px;color:#fff;background:#245;cursor:pointer}
 button.approve{background:#17663a}button.reject{background:#a32020}button:focus-visible{outline:3px solid #e6a700;outline-offset:2px}
-a{color:#245}`
+a{color:#245}
+@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22;box-shadow:0 0 0 1px #3d444d}
+article{border-color:#57606a}.meta{color:#a3adb8}a{color:#6cb6ff}button{background:#2f5d8a}}`
 
 var (
 	pageTemplate = template.Must(template.New("page.html").Funcs(template.FuncMap{

@@ -22,7 +22,8 @@ func (s *Server) measure(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
-		s.cfg.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, time.Since(start))
+		aborted, _ := c.Get(abortedKey).(bool)
+		s.cfg.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, aborted, time.Since(start))
 		return err
 	}
 }

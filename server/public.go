@@ -56,7 +56,11 @@ func readSubmission(r *http.Request) (sub moderation.Submission, site string, is
 	if mediaType != echo.MIMEApplicationJSON && mediaType != echo.MIMEApplicationForm {
 		return sub, "", false, echo.ErrUnsupportedMediaType
 	}
+	body := watchBody(r)
 	raw, err := io.ReadAll(r.Body)
+	if f := body.failure(); f != nil {
+		return sub, "", false, f
+	}
 	if err != nil {
 		return sub, "", false, err // the body limit's error, mapped to 413
 	}

@@ -57,6 +57,7 @@ type Server struct {
 	cookie   sessionCookie
 	pages    *adminPages
 	cache    *responseCache
+	events   *eventHub // the admin page's live queue (events.go)
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -83,6 +84,8 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	}
 	s.cache = newResponseCache(cmp.Or(cfg.CacheSize, DefaultCacheSize))
 	svc.Subscribe(s.cache.listen)
+	s.events = newEventHub(maxEventStreams)
+	svc.Subscribe(s.events.listen)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -131,6 +134,7 @@ func (s *Server) routes() {
 	admin.POST("/comments/:id/spam", s.handleModerate(moderation.ActionSpam))
 	admin.DELETE("/comments/:id", s.handleDelete)
 	admin.POST("/comments/bulk", s.handleBulk)
+	admin.POST("/comments/spam-by-score", s.handleSpamByScore)
 	admin.GET("/audit", s.handleAudit)
 	admin.GET("/blocklist", s.handleBlocklist)
 	admin.PUT("/blocklist", s.handleSetBlocklist)
@@ -139,6 +143,7 @@ func (s *Server) routes() {
 	admin.PUT("/me/notifications", s.handleSetNotifyPrefs)
 	admin.GET("/export", s.handleExport)
 	admin.GET("/backup", s.handleBackup)
+	admin.GET("/events", s.handleEvents)
 	s.adminRoutes(admin) // the admin page and its own endpoints (adminpage.go)
 	s.siteRoutes(admin)  // sites and their teams (sitesapi.go)
 	// Import takes files far above the admin body limit, so it sits outside the group.
@@ -171,6 +176,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.events.close) // event streams never go idle by themselves
 	done := make(chan error, 1)
 	go func() {
 		<-ctx.Done()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -175,53 +176,71 @@ func TestConcurrentReplay(t *testing.T) {
 	}
 }
 
-// TestDuplicate: the same body again is refused with a clear 409, both from
-// the same email and (for a long body) from the same client; after the
-// window it is welcome again.
+// TestDuplicate: the same body again from the same client is refused with a
+// clear 409 (the person pressed Send twice); from anyone else it answers
+// like a new comment and is filed as a duplicate, so nobody learns of a
+// comment that is not public; after the window it is welcome again.
 func TestDuplicate(t *testing.T) {
 	g := guardedDefaults(t)
-	send := func(fields map[string]string, addr string) (int, string) {
+	send := func(fields map[string]string, addr string) *httptest.ResponseRecorder {
 		f := g.form(fields["post"])
 		g.clock.Advance(time.Minute)
 		fields["token"] = f.Token
-		rec := g.submit(fields, addr)
-		if rec.Code == http.StatusAccepted {
-			return rec.Code, ""
+		return g.submit(fields, addr) // checks that every 202 is the ordinary answer
+	}
+	conflict := func(rec *httptest.ResponseRecorder) bool {
+		if rec.Code != http.StatusConflict {
+			return false
 		}
 		code, msg := errorCode(t, rec)
-		return rec.Code, code + ": " + msg
+		return code == "conflict" && msg == "You already posted this comment."
 	}
-	first := ham("/p", "")
-	if code, _ := send(first, "198.51.100.7:4000"); code != http.StatusAccepted {
-		t.Fatalf("first: %d", code)
+	first := g.stored(send(ham("/p", ""), "198.51.100.7:4000"))
+	if first.Status != moderation.StatusPending {
+		t.Fatalf("first: %s", first.Status)
 	}
 	same := ham("/p", "")
 	same["body"] = "  i TRIED this on my own blog,\n\nand it worked first time... thank you "
-	if code, msg := send(same, "198.51.100.99:4000"); code != http.StatusConflict || msg != "conflict: You already posted this comment." {
-		t.Fatalf("same body, same email, other address: %d %q", code, msg)
+	if rec := send(same, "198.51.100.7:4000"); !conflict(rec) {
+		t.Fatalf("same body, same email, same client: %d %s", rec.Code, rec.Body)
+	}
+	// A stranger who guesses the post, text and email learns nothing: the
+	// answer is a new comment's, and moderators see the copy as a duplicate.
+	guess := g.stored(send(ham("/p", ""), "203.0.113.66:4000"))
+	if guess.Status != moderation.StatusSpam || !strings.HasPrefix(reason(guess), "duplicate:") {
+		t.Fatalf("same body and email from another client: %s %q", guess.Status, reason(guess))
 	}
 	otherEmail := ham("/p", "")
 	otherEmail["email"] = "someone.else@example.net"
-	if code, _ := send(otherEmail, "198.51.100.7:4000"); code != http.StatusConflict {
-		t.Fatalf("same long body from the same client under another email: %d, want 409", code)
+	if rec := send(otherEmail, "198.51.100.7:4000"); !conflict(rec) {
+		t.Fatalf("same long body from the same client under another email: %d, want 409", rec.Code)
 	}
-	short := func(email string) map[string]string {
+	short := func(email, body string) map[string]string {
 		s := ham("/p", "")
-		s["body"], s["email"] = "Thanks!", email
+		s["body"], s["email"] = body, email
 		return s
 	}
-	if code, _ := send(short("a@example.org"), "198.51.100.7:4000"); code != http.StatusAccepted {
+	if rec := send(short("a@example.org", "Thanks!"), "198.51.100.7:4000"); rec.Code != http.StatusAccepted {
 		t.Fatal("first short reply refused")
 	}
-	if code, _ := send(short("b@example.net"), "198.51.100.7:4000"); code != http.StatusAccepted {
-		t.Fatal(`a second person behind the same address saying "Thanks!" was refused`)
+	if c := g.stored(send(short("b@example.net", "Thanks!"), "198.51.100.7:4000")); c.Status != moderation.StatusPending {
+		t.Fatalf(`a second person behind the same address saying "Thanks!": %s`, c.Status)
 	}
-	if code, _ := send(ham("/other-post", ""), "198.51.100.7:4000"); code != http.StatusAccepted {
-		t.Fatal("the same body on another post was refused")
+	// Bodies without a letter or digit are compared as sent, not as nothing.
+	for _, body := range []string{"****", ">>>>", "!!!", "😀😀"} {
+		if c := g.stored(send(short("c@example.org", body), "198.51.100.7:4000")); c.Status != moderation.StatusPending {
+			t.Fatalf("%q after other symbol-only bodies: %s %q", body, c.Status, reason(c))
+		}
+	}
+	if rec := send(short("c@example.org", "!!!"), "198.51.100.7:4000"); !conflict(rec) {
+		t.Fatalf(`"!!!" twice from the same client: %d, want 409`, rec.Code)
+	}
+	if c := g.stored(send(ham("/other-post", ""), "198.51.100.7:4000")); c.Status != moderation.StatusPending {
+		t.Fatal("the same body on another post was filed")
 	}
 	g.clock.Advance(25 * time.Hour)
-	if code, msg := send(ham("/p", ""), "198.51.100.7:4000"); code != http.StatusAccepted {
-		t.Fatalf("after the window: %d %s", code, msg)
+	if c := g.stored(send(ham("/p", ""), "198.51.100.7:4000")); c.Status != moderation.StatusPending {
+		t.Fatalf("after the window: %s %q", c.Status, reason(c))
 	}
 }
 

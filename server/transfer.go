@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -98,19 +99,23 @@ func (s *Server) handleImport(c echo.Context) error {
 		return tooLarge(limit, 0)
 	}
 	s.extendDeadlines(c)
+	watched := watchBody(r)
 	body, err := uploadedFile(r, limit)
 	if err != nil {
-		return err
+		return cmp.Or(watched.failure(), err)
 	}
 	dec, err := migrate.NewDecoder(format, body, migrate.DecodeOptions{PostKey: postKey})
 	if err != nil {
-		return err
+		return cmp.Or(watched.failure(), err)
 	}
 	site, err := s.adminSite(c)
 	if err != nil {
 		return err
 	}
 	res, err := s.svc.Import(r.Context(), actorOf(c), site, string(format), dec, nil)
+	if f := watched.failure(); f != nil {
+		return f
+	}
 	if err != nil {
 		return importError(err, limit, res)
 	}
@@ -152,12 +157,19 @@ func uploadedFile(r *http.Request, limit int64) (io.Reader, error) {
 func importError(err error, limit int64, res moderation.ImportResult) error {
 	var mbe *http.MaxBytesError
 	var fe *migrate.FileError
+	var none *migrate.NoCommentsError
 	switch {
 	case errors.As(err, &mbe):
 		return tooLarge(limit, res.Created)
+	case errors.As(err, &none):
+		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf(
+			"The file holds no comments to import: %s. Nothing was imported.", none.Reason))
 	case errors.As(err, &fe):
-		return moderation.Errorf(moderation.CodeValidation, fmt.Sprintf(
-			"The file could not be read to its end (%v). %s", fe, kept(res.Created)))
+		before := "Nothing was imported."
+		if res.Created > 0 {
+			before = fmt.Sprintf("The %d comments before that point were imported.", res.Created)
+		}
+		return moderation.Errorf(moderation.CodeUnreadable, fmt.Sprintf("The import stopped: %v. %s %s", fe, before, fe.Advice()))
 	}
 	return err
 }

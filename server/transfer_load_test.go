@@ -77,7 +77,7 @@ func TestExportIsASnapshotAndWritersGoOn(t *testing.T) {
 
 	w := &stallingWriter{ResponseRecorder: httptest.NewRecorder(), started: make(chan struct{}), release: make(chan struct{})}
 	req := httptest.NewRequest(http.MethodGet, "/api/admin/export?format=ndjson", nil)
-	req.Header.Set("Authorization", "Bearer "+a.mod)
+	req.Header.Set("Authorization", "Bearer "+a.owner)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

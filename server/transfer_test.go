@@ -97,7 +97,7 @@ func (a *transferApp) importFile(t *testing.T, format string, body io.Reader) mo
 
 func (a *transferApp) export(t *testing.T, query string) []byte {
 	t.Helper()
-	rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.mod, nil)
+	rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.owner, nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("export %s: %d %s", query, rec.Code, rec.Body)
 	}
@@ -153,7 +153,7 @@ func TestExportFormatsAreGolden(t *testing.T) {
 		{"csv", "text/csv; charset=utf-8", "csv"},
 		{"wxr", "application/xml; charset=utf-8", "xml"},
 	} {
-		rec := a.do(t, http.MethodGet, "/api/admin/export?site=https://blog.example.com&format="+f.format, a.mod, nil)
+		rec := a.do(t, http.MethodGet, "/api/admin/export?site=https://blog.example.com&format="+f.format, a.owner, nil)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", f.format, rec.Code, rec.Body)
 		}
@@ -435,7 +435,7 @@ func TestImportInvalidRecords(t *testing.T) {
 		`{"format":"parley-comments","version":1,"exported":"2026-11-28T12:00:00Z"}`,
 		line("GOOD1", "/p/", "", "Ann", "ann@example.com", "fine", "<p>fine</p>\n", "approved"),
 		line("BAD1", "/p/", "", "Ann", "not an email", "fine", "<p>fine</p>\n", "approved"),
-		line("BAD2", "/p/", "", "Ann", "", strings.Repeat("x", 10001), "", "approved"),
+		line("BAD2", "/p/", "", "Ann", "", strings.Repeat("x", moderation.MaxImportedBody+1), "", "approved"),
 		line("BAD3", "/p/", "", "Ann\u202e", "", "fine", "", "approved"),
 		line("BAD4", "/p/", "NOPE", "Ann", "", "reply", "", "approved"),
 		line("BAD 5", "/p/", "", "Ann", "", "fine", "", "approved"),
@@ -446,7 +446,7 @@ func TestImportInvalidRecords(t *testing.T) {
 	res := a.importFile(t, "ndjson", strings.NewReader(file))
 	want := []moderation.RecordProblem{
 		{Record: 2, Line: 3, ID: "BAD1", Reason: "email must be a valid email address"},
-		{Record: 3, Line: 4, ID: "BAD2", Reason: "body must be at most 10000 characters"},
+		{Record: 3, Line: 4, ID: "BAD2", Reason: "body must be at most 65525 characters"},
 		{Record: 4, Line: 5, ID: "BAD3", Reason: "author must not contain invisible or text-direction characters"},
 		{Record: 5, Line: 6, ID: "BAD4", Reason: "its parent is neither earlier in the file nor already stored"},
 		{Record: 6, Line: 7, ID: "BAD 5", Reason: "id must be 1 to 64 letters, digits, - or _"},
@@ -505,9 +505,11 @@ func TestImportRefusals(t *testing.T) {
 	a.handler.ServeHTTP(rec, req)
 	check("streamed too large", rec, 413, "too_large", "larger than the import limit of 1 MiB: split it, or import it on the server with \"parley import\", which has no limit. The 8 comments before that point were imported")
 
-	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `<post dsq:id="4100000004"><oops>`, 1)
+	// Broken between records: XML inside a record that breaks costs only
+	// that record (TestMalformedRecordsBeforeGoodOnes).
+	broken := strings.Replace(string(fixture(t, "disqus.xml")), `<post dsq:id="4100000004">`, `</oops><post dsq:id="4100000004">`, 1)
 	rec = a.do(t, http.MethodPost, "/api/admin/import?format=disqus", a.owner, strings.NewReader(broken))
-	check("broken XML", rec, 400, "validation_failed", "line 95: the XML is broken: element <oops> closed by </post>). The 3 comments before that point were imported")
+	check("broken XML", rec, 422, "unreadable_file", "The import stopped: line 81: the XML is broken: element <disqus> closed by </oops>. The 3 comments before that point were imported. Importing the same file again stops at the same place")
 }
 
 // blankLines reads as lines of 1 MiB of spaces.
@@ -579,7 +581,7 @@ func TestExportFilters(t *testing.T) {
 		t.Errorf("csv must neutralize formulas:\n%s", csv)
 	}
 	for query, field := range map[string]string{"format=xml": "format", "status=hidden": "status", "since=yesterday": "since", "site_url=javascript:x": "site_url", "site=javascript:x": "site_url"} {
-		rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.mod, nil)
+		rec := a.do(t, http.MethodGet, "/api/admin/export?"+query, a.owner, nil)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"`+field+`"`) || rec.Header().Get("Content-Disposition") != "" {
 			t.Errorf("%s: %d %s", query, rec.Code, rec.Body)
 		}

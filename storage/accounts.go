@@ -60,17 +60,43 @@ func (db *DB) AuditLog(_ context.Context, site string, limit int, before uint64)
 func (db *DB) CreateModerator(_ context.Context, m *moderation.Moderator) error {
 	return db.update(func(tx *bolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
-		if mods.Get([]byte(m.Name)) != nil {
+		if moderatorKey(mods, m.Name) != nil {
 			return fmt.Errorf("moderator %q: %w", m.Name, moderation.ErrConflict)
 		}
 		return save(mods, []byte(m.Name), m)
 	})
 }
 
+// moderatorKey finds the key of the moderator a typed name means: the exact
+// name, else the one equal under moderation.FoldName, so that "Admin" and
+// " admin" are the same person everywhere. It is nil when there is none. A
+// team is a handful of people, so the fallback scan costs nothing.
+func moderatorKey(mods *bolt.Bucket, name string) []byte {
+	if mods.Get([]byte(name)) != nil {
+		return []byte(name)
+	}
+	want := moderation.FoldName(name)
+	var found []byte
+	_ = mods.ForEach(func(k, _ []byte) error {
+		if found == nil && moderation.FoldName(string(k)) == want {
+			found = append([]byte(nil), k...)
+		}
+		return nil
+	})
+	return found
+}
+
 // Moderator implements moderation.Store.
 func (db *DB) Moderator(_ context.Context, name string) (*moderation.Moderator, error) {
 	var m moderation.Moderator
-	err := db.bolt.View(func(tx *bolt.Tx) error { return load(tx.Bucket(bucketModerators), []byte(name), &m) })
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		mods := tx.Bucket(bucketModerators)
+		key := moderatorKey(mods, name)
+		if key == nil {
+			return moderation.ErrNotFound
+		}
+		return load(mods, key, &m)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("moderator %q: %w", name, err)
 	}

@@ -18,6 +18,10 @@ func (db *DB) EditModerator(_ context.Context, name string,
 	edit func(m *moderation.Moderator, all []*moderation.Moderator) (bool, *moderation.AuditEntry, error)) error {
 	return db.update(func(tx *bolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
+		key := moderatorKey(mods, name)
+		if key == nil {
+			return fmt.Errorf("moderator %q: %w", name, moderation.ErrNotFound)
+		}
 		var all []*moderation.Moderator
 		var m *moderation.Moderator
 		err := mods.ForEach(func(k, v []byte) error {
@@ -26,7 +30,7 @@ func (db *DB) EditModerator(_ context.Context, name string,
 				return fmt.Errorf("moderator %q: %w", k, err)
 			}
 			all = append(all, &x)
-			if x.Name == name {
+			if bytes.Equal(k, key) {
 				m = &x
 			}
 			return nil
@@ -34,9 +38,7 @@ func (db *DB) EditModerator(_ context.Context, name string,
 		if err != nil {
 			return err
 		}
-		if m == nil {
-			return fmt.Errorf("moderator %q: %w", name, moderation.ErrNotFound)
-		}
+		name = string(key)
 		remove, entry, err := edit(m, all)
 		if err != nil {
 			return err
@@ -94,6 +96,8 @@ func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 		if err := load(comments, []byte(reply.Parent), &parent); err != nil {
 			return err
 		}
+		old.Trained = loadTraining(site, []byte(reply.Parent))
+		parent.Trained = old.Trained
 		moved, err := approve(&parent)
 		if err != nil {
 			return err

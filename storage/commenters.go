@@ -85,13 +85,17 @@ func (db *DB) UpdateModerator(_ context.Context, name string, fn func(m *moderat
 	return db.update(func(tx *bolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
 		var m moderation.Moderator
-		if err := load(mods, []byte(name), &m); err != nil {
+		key := moderatorKey(mods, name)
+		if key == nil {
+			return fmt.Errorf("moderator %q: %w", name, moderation.ErrNotFound)
+		}
+		if err := load(mods, key, &m); err != nil {
 			return fmt.Errorf("moderator %q: %w", name, err)
 		}
 		if err := fn(&m); err != nil {
 			return err
 		}
-		return save(mods, []byte(name), &m)
+		return save(mods, key, &m)
 	})
 }
 

@@ -68,6 +68,9 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 			return err
 		}
 	}
+	if err := teach(site, old, c); err != nil {
+		return err
+	}
 	comments := site.Bucket(bucketComments)
 	comments.FillPercent = appendFill
 	return save(comments, id, c)
@@ -297,6 +300,9 @@ func (db *DB) DeleteComments(_ context.Context, siteID string, ids []string, cha
 			if err := unindex(tx, site, old); err != nil {
 				return err
 			}
+			if err := teach(site, old, c); err != nil { // c is a tombstone: its record goes, its counts stay
+				return err
+			}
 			if c.Parent != "" {
 				if err := site.Bucket(bucketReplies).Delete(replyKey(c.Parent, c.ID)); err != nil {
 					return err
@@ -320,6 +326,8 @@ func eachComment(tx *bolt.Tx, siteID string, site *bolt.Bucket, ids []string, ch
 		if err := load(comments, []byte(id), &c); err != nil {
 			return err
 		}
+		old.Trained = loadTraining(site, []byte(id))
+		c.Trained = old.Trained
 		entry, err := change(&c)
 		if err != nil {
 			return err

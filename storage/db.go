@@ -23,13 +23,13 @@ import (
 // DB is Parley's bbolt database. The buckets, created once at open:
 //
 //	meta        "schema" → uint64 schema version; "secret:NAME" → random bytes
-//	siteinfo    site id → JSON moderation.Site (schema 6)
+//	siteinfo    site id → JSON moderation.Site (schema 7)
 //	origins     origin → the id of the site it belongs to: one site per
 //	            origin, by construction, written with the site
 //	sites       one nested bucket per site id, holding that site's
-//	            comments, status, thread, counts, replies, audit, blocklist
-//	            and imported buckets below: a site id is part of every key
-//	            (schema 6; before, these were top-level)
+//	            comments, status, thread, counts, replies, audit, blocklist,
+//	            imported and model buckets below: a site id is part of every
+//	            key (schema 7; before, these were top-level)
 //	  comments    comment ID → JSON moderation.Comment (tombstones included)
 //	  status      one nested bucket per status (pending, approved, rejected,
 //	              spam): comment ID → post key. IDs sort by creation time, so a
@@ -44,6 +44,17 @@ import (
 //	  imported    16-byte key of an imported comment (SHA-256 of its source
 //	              system, site and id there) → its Parley ID, so that importing
 //	              a file again skips what it created, even if deleted since
+//	  model       the site's spam classifier (schema 6, top-level until 7):
+//	              "version" → uint64 classifier version it was built for
+//	              (absent until first built), "docs" → uint32 ham + uint32
+//	              spam comments learned, and two nested buckets. "counts":
+//	              uint32 feature hash → uint32 ham + uint32 spam count, at
+//	              most classifier.Buckets (262,144) keys of 4+8 bytes however
+//	              much is learned. "trained": comment ID → JSON
+//	              moderation.Training, what that comment taught, so that a
+//	              change of mind takes exactly that back. Both change in each
+//	              comment's own write (teach, from putComment): a site's
+//	              decisions teach that site's model only.
 //	audit       the instance's own audit log (sites, people, tokens), as above
 //	moderators  name → JSON moderation.Moderator
 //	tokens      SHA-256 of the secret (hex) → JSON moderation.Token
@@ -124,7 +135,8 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketImported)
 		return err
 	},
-	migrateSites, // 6: sites, everything of one blog in the default site (storage/sites.go)
+	migrateModel, // 6: the spam classifier's model (storage/model.go)
+	migrateSites, // 7: sites, everything of one blog in the default site (storage/sites.go)
 }
 
 // OpenTimeout is how long Open waits for another process to let go of the file.

@@ -14,7 +14,7 @@ import (
 
 // The buckets each site holds, under sites/<id>.
 var siteBuckets = [][]byte{bucketComments, bucketStatus, bucketThread, bucketCounts, bucketReplies,
-	bucketAudit, bucketBlocklist, bucketImported}
+	bucketAudit, bucketBlocklist, bucketImported, bucketModel}
 
 // siteOf returns the bucket of a site, or ErrNotFound.
 func siteOf(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
@@ -42,6 +42,9 @@ func createSiteBuckets(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
 		if _, err := status.CreateBucket([]byte(s)); err != nil {
 			return nil, err
 		}
+	}
+	if err := createModelBuckets(site.Bucket(bucketModel)); err != nil {
+		return nil, err
 	}
 	return site, nil
 }
@@ -169,9 +172,10 @@ func (db *DB) DeleteSite(_ context.Context, id string, withComments bool, entry 
 	})
 }
 
-// migrateSites (schema 6) moves everything of the one blog a database held
+// migrateSites (schema 7) moves everything of the one blog a database held
 // into the default site: every comment (now carrying its site), every index,
-// the blocklist, import keys and audit entries, with their sequences. The
+// the blocklist, import keys, the spam model (schema 6) as built, and audit
+// entries, with their sequences. The
 // default site starts with no origins; serve gives it --origins. Moderators
 // who were not owners, and their API tokens, keep working on it.
 func migrateSites(tx *bolt.Tx) error {
@@ -201,7 +205,7 @@ func migrateSites(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketStatus, bucketThread, bucketCounts, bucketReplies, bucketBlocklist, bucketImported} {
+	for _, name := range [][]byte{bucketStatus, bucketThread, bucketCounts, bucketReplies, bucketBlocklist, bucketImported, bucketModel} {
 		if err := copyBucket(site.Bucket(name), tx.Bucket(name)); err != nil {
 			return fmt.Errorf("move %s: %w", name, err)
 		}
@@ -222,7 +226,7 @@ func migrateSites(tx *bolt.Tx) error {
 		return err
 	}
 	for _, name := range [][]byte{bucketComments, bucketStatus, bucketThread, bucketCounts, bucketReplies,
-		bucketBlocklist, bucketImported, bucketAudit} {
+		bucketBlocklist, bucketImported, bucketModel, bucketAudit} {
 		if err := tx.DeleteBucket(name); err != nil {
 			return err
 		}

@@ -2,12 +2,16 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	"parley/classifier"
 	"parley/moderation"
 )
 
@@ -15,6 +19,17 @@ import (
 // scripts/upgrade-fixture.sh built with Parley from before sites (schema 5),
 // so the test sees the upgrade a real installation goes through.
 func openFixture(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(copyFixture(t))
+	if err != nil {
+		t.Fatalf("open the fixture: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// copyFixture copies testdata/upgrade-v5.bolt to a temporary file.
+func copyFixture(t *testing.T) string {
 	t.Helper()
 	src, err := os.Open("testdata/upgrade-v5.bolt")
 	if err != nil {
@@ -32,12 +47,7 @@ func openFixture(t *testing.T) *DB {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(path)
-	if err != nil {
-		t.Fatalf("open the fixture: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return path
 }
 
 // TestUpgradeKeepsEverything: every comment, moderator, token, audit entry,
@@ -48,6 +58,34 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 	db := openFixture(t)
 	if err := db.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Through schema 6 (the spam model) and 7 (sites): the model, never
+	// built before, is the default site's, and no longer top-level.
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != 7 || len(migrations) != 7 {
+			t.Errorf("schema %d after the upgrade, want 7", binary.BigEndian.Uint64(v))
+		}
+		if tx.Bucket(bucketModel) != nil {
+			t.Error("a top-level model bucket is left after the upgrade")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := stored(t, db); st.version != 0 || st.ham+st.spam+st.trained != 0 {
+		t.Errorf("the default site's model before the first start: %+v", st)
+	}
+	svc, err := moderation.NewService(ctx, db, moderation.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := stored(t, db)
+	if built.version != classifier.Version || built.ham+built.spam == 0 || built.trained != built.ham+built.spam {
+		t.Errorf("the first start built no model from the decided comments: %+v", built)
+	}
+	if st, err := svc.ClassifierStats(ctx, moderation.DefaultSite); err != nil || st.Ham != built.ham || st.Spam != built.spam {
+		t.Errorf("the model in memory: %+v, %v; stored %+v", st, err, built)
 	}
 	sites, err := db.Sites(ctx)
 	if err != nil || len(sites) != 1 || sites[0].ID != moderation.DefaultSite || len(sites[0].Origins) != 0 {
@@ -135,5 +173,69 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 		if d.Comment != "" && d.Site != moderation.DefaultSite {
 			t.Errorf("delivery %d of comment %s has site %q", d.Seq, d.Comment, d.Site)
 		}
+	}
+}
+
+// TestUpgradeMovesTheModel: a database at schema 6 whose spam model was
+// built and trained (main's release before sites) keeps that model, now the
+// default site's, when schema 7 moves everything into sites.
+func TestUpgradeMovesTheModel(t *testing.T) {
+	path := copyFixture(t)
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	err = b.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != 5 {
+			t.Fatalf("the fixture has schema %d, want 5", binary.BigEndian.Uint64(v))
+		}
+		if err := migrations[5](tx); err != nil { // 6: the model
+			return err
+		}
+		k, _ := tx.Bucket(bucketComments).Cursor().First()
+		id = string(k)
+		model := tx.Bucket(bucketModel)
+		if err := model.Put(keyVersion, u64(uint64(classifier.Version))); err != nil {
+			return err
+		}
+		if err := model.Put(keyDocs, pairBytes(1, 2)); err != nil {
+			return err
+		}
+		if err := model.Bucket(bucketModelCounts).Put(u32(7), pairBytes(1, 2)); err != nil {
+			return err
+		}
+		if err := save(model.Bucket(bucketTrained), k, &moderation.Training{Class: "spam", Features: []uint32{7}}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, u64(6))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	got := stored(t, db)
+	want := modelState{version: classifier.Version, ham: 1, spam: 2, counts: map[uint32][2]uint32{7: {1, 2}}, trained: 1}
+	if !sameModel(got, want) {
+		t.Fatalf("the default site's model after the upgrade: %+v, want %+v", got, want)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketModel) != nil {
+			t.Error("a top-level model bucket is left after the upgrade")
+		}
+		if loadTraining(tx.Bucket(bucketSites).Bucket([]byte(moderation.DefaultSite)), []byte(id)) == nil {
+			t.Errorf("comment %s's training was not moved with it", id)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,5 +1,6 @@
 // Parley admin: what every admin page shares. Calls to the API with the
-// session's CSRF token, messages (toasts), live counts per status, local times.
+// session's CSRF token, messages (toasts), live counts per status fed by the
+// server's event stream, local times.
 'use strict';
 window.Parley = (() => {
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -64,14 +65,22 @@ window.Parley = (() => {
   function sessionEnded() {
     if (ended) return;
     ended = true;
+    if (stream) stream.close(); // no reconnecting without a session
+    streamOpen = false;
     const link = document.createElement('a');
     link.href = '/admin/login';
     link.textContent = 'Sign in again';
     toast('Your session has ended. ', { action: link, timeout: 0, error: true });
   }
 
+  // slots holds the open toast of each slot, with how many it replaced.
+  const slots = new Map();
+
   // toast shows a short message. Options: error, timeout (ms, 0 keeps it),
-  // undo (a function: adds an Undo button), action (an element to add).
+  // undo (a function: adds an Undo button), action (an element to add),
+  // slot (a name: the toast replaces the slot's open one instead of stacking
+  // over the page), counted (with slot: say how many earlier toasts of the
+  // slot it replaced, "+3 earlier").
   function toast(message, opts = {}) {
     const box = document.getElementById('toasts');
     if (!box) return { close() {} };
@@ -81,7 +90,27 @@ window.Parley = (() => {
     text.textContent = message;
     el.append(text);
     let timer = 0;
-    const close = () => { clearTimeout(timer); el.remove(); };
+    const close = () => {
+      clearTimeout(timer);
+      el.remove();
+      if (opts.slot && slots.get(opts.slot) && slots.get(opts.slot).el === el) slots.delete(opts.slot);
+    };
+    if (opts.slot) {
+      const prev = slots.get(opts.slot);
+      let earlier = 0;
+      if (prev) {
+        earlier = prev.earlier + (prev.counted ? 1 : 0);
+        prev.close();
+      }
+      if (!opts.counted) earlier = 0;
+      if (earlier > 0) {
+        const more = document.createElement('span');
+        more.className = 'toast-more';
+        more.textContent = '+' + earlier + ' earlier';
+        el.append(more);
+      }
+      slots.set(opts.slot, { el, close, earlier, counted: !!opts.counted });
+    }
     if (opts.undo) {
       const b = document.createElement('button');
       b.type = 'button';
@@ -120,6 +149,47 @@ window.Parley = (() => {
     }
   }
 
+  // The live stream: the server sends every committed change as a
+  // Server-Sent Event (/api/admin/events). Each one refreshes the counts and
+  // is passed on to the page as a "parley:change" event (detail: the change,
+  // or {resync: true} when changes may have been missed: after a reconnect
+  // or when the stream fell behind). EventSource reconnects by itself after a
+  // broken connection; a refused stream (too many open, or signed out) is
+  // retried after a pause, and meanwhile pages poll.
+  let stream = null;
+  let streamOpen = false;
+  let countsTimer = 0;
+  const live = () => streamOpen;
+
+  function changed(detail) {
+    // Bursts (a bulk action) refresh the counts once.
+    clearTimeout(countsTimer);
+    countsTimer = setTimeout(refreshCounts, 100);
+    document.dispatchEvent(new CustomEvent('parley:change', { detail }));
+  }
+
+  function connect() {
+    if (!csrf || ended || !window.EventSource) return;
+    let opened = false;
+    stream = new EventSource('/api/admin/events');
+    stream.addEventListener('open', () => {
+      streamOpen = true;
+      if (opened) changed({ resync: true }); // missed while reconnecting
+      opened = true;
+    });
+    stream.addEventListener('message', (e) => {
+      try { changed(JSON.parse(e.data)); } catch (err) { changed({ resync: true }); }
+    });
+    stream.addEventListener('resync', () => changed({ resync: true }));
+    stream.addEventListener('error', () => {
+      streamOpen = false;
+      if (stream.readyState !== EventSource.CLOSED) return; // reconnecting by itself
+      stream = null;
+      refreshCounts(); // notices a session that ended
+      setTimeout(connect, 15000 + Math.random() * 15000);
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', () => {
     localTimes(document);
     // g focuses the site switcher. Choosing a site does nothing by itself
@@ -133,9 +203,17 @@ window.Parley = (() => {
         }
       });
     }
-    setInterval(() => { if (!document.hidden) refreshCounts(); }, 30000);
+    connect();
+    // Without a stream, counts are polled.
+    setInterval(() => { if (!document.hidden && !live()) refreshCounts(); }, 30000);
     document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshCounts(); });
   });
+  window.addEventListener('pagehide', () => {
+    if (stream) stream.close();
+    stream = null;
+    streamOpen = false;
+  });
+  window.addEventListener('pageshow', (e) => { if (e.persisted) { connect(); changed({ resync: true }); } });
 
-  return { api, toast, refreshCounts, localTimes, ApiError };
+  return { api, toast, refreshCounts, localTimes, live, ApiError };
 })();

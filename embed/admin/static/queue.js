@@ -1,7 +1,10 @@
 // Parley admin queue: keyboard-first moderation. Decisions take effect at
 // once on the page and on the server, focus moves to the next comment, and
 // each decision can be undone for a few seconds. Deletion, which cannot be
-// reversed on the server, waits out the undo time before it is sent.
+// reversed on the server, waits out the undo time before it is sent. The
+// queue is endless (the next page loads before the loaded one runs out) and
+// live (new comments come in through the server's event stream, admin.js).
+// One toast tells of the latest decision, with its Undo.
 'use strict';
 (() => {
   const P = window.Parley;
@@ -9,7 +12,8 @@
   if (!list) return;
   const tab = list.dataset.status;
   const UNDO_MS = 6000;
-  const POLL_MS = 20000;
+  const POLL_MS = 20000; // only while the event stream is down
+  const PREFETCH = 10; // load the next page when fewer comments than this are left
   const targetOf = { approve: 'approved', reject: 'rejected', spam: 'spam', restore: 'pending' };
   const undoOf = { pending: 'restore', approved: 'approve', rejected: 'reject', spam: 'spam' };
   const doneText = { approve: 'Approved', reject: 'Rejected', spam: 'Marked as spam', restore: 'Back in the queue' };
@@ -18,6 +22,10 @@
   const selectAll = document.getElementById('select-all');
   const selectedCount = document.getElementById('selected-count');
   const more = document.getElementById('more');
+  const bulk = document.querySelector('.bulk');
+  const empty = document.getElementById('empty');
+  const news = document.getElementById('news');
+  const densityButton = document.getElementById('density');
 
   let current = null;
   let lastSeen = ''; // the newest comment ID shown, where polling goes on from
@@ -54,14 +62,28 @@
     selectAll.indeterminate = n > 0 && n < total;
   }
 
+  // updateList says "clear" only when nothing more is to come: with a next
+  // page on the server, that page is on its way.
   function updateList() {
-    document.getElementById('empty').hidden = items().length > 0;
+    const n = items().length;
+    empty.hidden = n > 0;
+    empty.textContent = list.dataset.next ? 'Loading the next comments…' : empty.dataset.done;
+    bulk.hidden = n === 0;
     updateSelection();
+  }
+
+  // announce tells screen readers something without moving focus.
+  function announce(message) {
+    news.textContent = '';
+    setTimeout(() => { news.textContent = message; }, 50); // a change, even for the same words
   }
 
   // insert puts an item back in creation order: IDs sort by time.
   function insert(el) {
-    const after = items().find((x) => x.dataset.id > el.dataset.id);
+    const later = list.dataset.sort === 'score' // the order the server listed: by score, then ID
+      ? (x) => +x.dataset.score < +el.dataset.score || (x.dataset.score === el.dataset.score && x.dataset.id > el.dataset.id)
+      : (x) => x.dataset.id > el.dataset.id;
+    const after = items().find(later);
     list.insertBefore(el, after || null);
     updateList();
   }
@@ -93,6 +115,7 @@
       current = null;
       document.getElementById('main').focus();
     }
+    fillUp();
   }
 
   function offerUndo(message, undo) {
@@ -104,7 +127,9 @@
       note.close();
       undo();
     };
-    const note = P.toast(message, { undo: once, timeout: UNDO_MS });
+    // One toast at a time: the latest decision replaces the one before,
+    // which is counted ("+3 earlier"), so none stack over the queue.
+    const note = P.toast(message, { undo: once, timeout: UNDO_MS, slot: 'decision', counted: true });
     undoLast = once;
     setTimeout(() => {
       open = false;
@@ -112,11 +137,23 @@
     }, UNDO_MS);
   }
 
+  // ours holds the comments this page decided lately (id → until when):
+  // the stream's news of them is old news here, and an undo may bring them
+  // back, so it must not remove or refetch them.
+  const ours = new Map();
+  const markOurs = (ids) => { for (const id of ids) ours.set(id, Date.now() + 2 * UNDO_MS); };
+  function isOurs(id) {
+    if ((ours.get(id) || 0) > Date.now()) return true;
+    ours.delete(id);
+    return false;
+  }
+
   async function decide(action, els) {
     els = els.filter((el) => el.dataset.status !== targetOf[action]);
     if (!els.length) return;
     const what = describe(els);
     const ids = els.map((el) => el.dataset.id);
+    markOurs(ids);
     take(els);
     if (action === 'delete') {
       deleteLater(els, ids, what);
@@ -135,7 +172,7 @@
       }
       try {
         await send(undoOf[tab], ids);
-        P.toast('Undone: ' + what + ' is back.');
+        P.toast('Undone: ' + what + ' is back.', { slot: 'decision' });
       } catch (err) {
         take(els);
         P.toast('Could not undo: ' + err.message, { error: true });
@@ -151,6 +188,24 @@
     }
     P.refreshCounts();
   }
+
+  // Decisions made elsewhere on the page (spam by score, score.js) leave the
+  // list the same way and get the same Undo.
+  document.addEventListener('parley:decided', (e) => {
+    markOurs(e.detail.ids);
+    const els = e.detail.ids.map((id) => document.getElementById('c-' + id)).filter(Boolean);
+    if (els.length) take(els);
+    offerUndo(e.detail.message, () => {
+      els.forEach(insert);
+      if (els.length) setCurrent(els[0]);
+      // The stream may have taken them off first (its news can beat the
+      // answer): once restored, fetch what is still missing.
+      e.detail.undo().then(() => {
+        for (const id of e.detail.ids) ours.delete(id);
+        sync(true);
+      }, () => take(els));
+    });
+  });
 
   function deleteLater(els, ids, what) {
     const job = { ids, els, what };
@@ -170,7 +225,7 @@
       pendingDeletes.delete(job);
       els.forEach(insert);
       setCurrent(els[0]);
-      P.toast('Kept ' + what + '.');
+      P.toast('Kept ' + what + '.', { slot: 'decision' });
     });
   }
 
@@ -203,40 +258,150 @@
   async function fetchItems(cursor, poll) {
     const params = new URLSearchParams({ status: tab, q: list.dataset.q, post: list.dataset.post });
     if (cursor) params.set('cursor', cursor);
+    if (list.dataset.sort) params.set('sort', list.dataset.sort);
+    if (list.dataset.minScore) params.set('min_score', list.dataset.minScore);
     const res = await P.api('GET', '/api/admin/queue?' + params, undefined, { poll, raw: true });
     return { html: await res.text(), next: res.headers.get('X-Next-Cursor') || '' };
   }
 
-  async function loadMore() {
+  // loadMore adds the next page below the loaded comments. The current
+  // comment stays current; if none is left, the first new one becomes it.
+  let loading = null;
+  function loadMore() {
+    if (!loading) loading = loadNext().finally(() => { loading = null; });
+    return loading;
+  }
+
+  async function loadNext() {
     more.disabled = true;
     try {
       const page = await fetchItems(list.dataset.next, false);
       addItems(page.html);
       list.dataset.next = page.next;
       more.hidden = !page.next;
+      updateList();
+      if (!current && items().length) setCurrent(items()[0]);
+      return true;
     } catch (err) {
       P.toast('Could not load more: ' + err.message, { error: true });
+      return false;
     } finally {
       more.disabled = false;
     }
   }
 
-  // poll brings in comments newer than any shown, once every page is loaded.
-  async function poll() {
-    if (document.hidden || tab !== 'pending' || list.dataset.next) return;
+  // fillUp keeps the queue endless: when the loaded comments run low while
+  // the server has more, the next page comes without a click.
+  async function fillUp() {
+    while (list.dataset.next && items().length < PREFETCH && !loading) {
+      if (!(await loadMore())) return;
+    }
+  }
+
+  // sync brings in comments newer than any shown, once every page is loaded
+  // (before that they come with the pages), and says so without moving focus.
+  // fromStart looks at the first page instead, for an older comment that came
+  // back to this tab.
+  let syncing = false;
+  let syncAgain = null;
+  async function sync(fromStart = false) {
+    fromStart = fromStart || list.dataset.sort === 'score'; // by score, new comments may rank anywhere
+    if (list.dataset.next && !fromStart) return;
+    if (syncing) {
+      syncAgain = syncAgain === null ? fromStart : syncAgain || fromStart;
+      return;
+    }
+    syncing = true;
     try {
-      const page = await fetchItems(lastSeen, true);
+      const page = await fetchItems(fromStart ? '' : lastSeen, true);
       const added = addItems(page.html);
-      if (page.next) {
+      if (page.next && !fromStart) {
         list.dataset.next = page.next;
         more.hidden = false;
       }
       if (added) {
-        P.toast(added === 1 ? '1 new comment arrived.' : added + ' new comments arrived.');
+        announce(added === 1 ? '1 new comment arrived.' : added + ' new comments arrived.');
         if (!current) setCurrent(items()[0], false);
       }
-    } catch (err) { /* the next round tries again */ }
+    } catch (err) { /* the next change or round tries again */ } finally {
+      syncing = false;
+      if (syncAgain !== null) {
+        const again = syncAgain;
+        syncAgain = null;
+        sync(again);
+      }
+    }
   }
+
+  // decidedElsewhere takes comments another moderator decided off the page,
+  // except the one in hand: it stays, marked, so that a key meant for it
+  // cannot fall on the next one.
+  function decidedElsewhere(els, change) {
+    const gone = [];
+    for (const el of els) {
+      const c = change.comments.find((x) => 'c-' + x.id === el.id);
+      if (el !== current) {
+        el.remove();
+        gone.push(el);
+        continue;
+      }
+      el.dataset.status = change.kind === 'deleted' ? 'deleted' : c.status;
+      let note = el.querySelector('.elsewhere');
+      if (!note) {
+        note = document.createElement('p');
+        note.className = 'elsewhere';
+        el.querySelector('.item-head').after(note);
+      }
+      note.textContent = change.kind === 'deleted' ? 'Another moderator deleted this comment.'
+        : 'Another moderator decided this comment: now ' + c.status + '.';
+    }
+    updateList();
+    fillUp();
+    if (gone.length) announce(describe(gone).replace(/^t/, 'T') + (gone.length === 1 ? ' was' : ' were') + ' decided by another moderator.');
+  }
+
+  // A change updates the page where it concerns this tab: comments decided
+  // elsewhere leave, new or returning ones are fetched.
+  document.addEventListener('parley:change', (e) => {
+    const change = e.detail;
+    if (change.resync) {
+      sync();
+      return;
+    }
+    const leaving = [];
+    let newer = false;
+    let older = false;
+    for (const c of change.comments || []) {
+      if (isOurs(c.id)) continue;
+      const el = document.getElementById('c-' + c.id);
+      const here = change.kind !== 'deleted' && c.status === tab;
+      if (el && !here && el.dataset.status === tab) leaving.push(el);
+      else if (!el && here) {
+        if (c.id > lastSeen) newer = true;
+        else older = true;
+      }
+    }
+    if (leaving.length) decidedElsewhere(leaving, change);
+    if (older) sync(true);
+    else if (newer) sync();
+  });
+
+  // The density is the moderator's choice on this device, kept in
+  // localStorage: a phone and a desktop want different ones, and a display
+  // preference needs no server state.
+  function setDensity(compact, save) {
+    list.classList.toggle('compact', compact);
+    densityButton.setAttribute('aria-pressed', String(compact));
+    if (save) {
+      try { localStorage.setItem('parley.density', compact ? 'compact' : 'full'); } catch (err) { /* private mode: this page only */ }
+    }
+    if (current) current.scrollIntoView({ block: 'nearest' });
+  }
+  const toggleDensity = () => {
+    setDensity(!list.classList.contains('compact'), true);
+    announce(list.classList.contains('compact') ? 'Compact view.' : 'Full view.');
+  };
+  try { setDensity(localStorage.getItem('parley.density') === 'compact', false); } catch (err) { /* no storage */ }
 
   function toggleReply(el, open) {
     const form = el.querySelector('form.reply');
@@ -253,6 +418,7 @@
     const submit = form.querySelector('[type="submit"]');
     submit.disabled = true;
     out.textContent = 'Publishing…';
+    markOurs([el.dataset.id]);
     try {
       await P.api('POST', '/api/admin/comments/' + encodeURIComponent(el.dataset.id) + '/reply',
         { body: form.elements.body.value });
@@ -263,7 +429,7 @@
         P.toast('Reply published.');
       } else {
         take([el]);
-        P.toast('Approved ' + describe([el]) + ' and published your reply.');
+        P.toast('Approved ' + describe([el]) + ' and published your reply.', { slot: 'decision', counted: true });
       }
       P.refreshCounts();
     } catch (err) {
@@ -301,6 +467,7 @@
     updateSelection();
   });
   more.addEventListener('click', loadMore);
+  densityButton.addEventListener('click', toggleDensity);
   document.getElementById('help-button').addEventListener('click', () => help.showModal());
 
   const typing = (t) => t.matches('textarea, select, input:not([type="checkbox"]):not([type="radio"]), [contenteditable]');
@@ -331,6 +498,7 @@
       const raw = current.querySelector('details.raw');
       raw.open = !raw.open;
     } else if (e.key === 'c' && current) toggleReply(current, true);
+    else if (e.key === 'm') toggleDensity();
     else if (e.key === '/') document.getElementById('q').focus();
     else if (e.key === '?') help.showModal();
     else if (e.key >= '1' && e.key <= '4') location.href = '/admin?status=' + tabs[e.key - 1];
@@ -344,6 +512,8 @@
   items().forEach(noteSeen);
   updateList();
   if (items().length) setCurrent(items()[0]);
-  setInterval(poll, POLL_MS);
-  document.addEventListener('visibilitychange', poll);
+  fillUp();
+  // Without the event stream, the queue is polled.
+  setInterval(() => { if (!document.hidden && !P.live()) sync(); }, POLL_MS);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) sync(); });
 })();

@@ -1,11 +1,24 @@
 -- wrk script for scripts/load.sh: optional POST body or random posts, and
 -- one parseable RESULT line per run.
 
+-- PARLEY_POST_BODY posts that body; "{n}" in it becomes a number that
+-- differs from request to request, so that submissions are not duplicates.
 local body = os.getenv("PARLEY_POST_BODY")
 if body and body ~= "" then
   wrk.method = "POST"
-  wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
+  local n = 0
+  request = function()
+    n = n + 1
+    return wrk.format(nil, nil, nil, (body:gsub("{n}", tostring(tid or 0) .. "-" .. n)))
+  end
+end
+
+-- Each wrk thread runs its own copy of this script: number them.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
 end
 
 -- PARLEY_ANY_POST=N reads a random post of /post/00000 … /post/N-1.

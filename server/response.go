@@ -18,6 +18,8 @@ type response struct {
 	gzipped  []byte // nil when gzip would not pay (small bodies)
 	etag     string // of body; the gzipped bytes carry etag with a -gz suffix
 	gzipETag string
+	// the Content-Length of each encoding, formatted once
+	bodyLen, gzipLen string
 }
 
 // minGzip is the smallest body worth compressing: below it the gzip header
@@ -27,7 +29,7 @@ const minGzip = 1024
 func newResponse(body []byte) (*response, error) {
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:12])
-	r := &response{body: body, etag: `"` + tag + `"`}
+	r := &response{body: body, etag: `"` + tag + `"`, bodyLen: strconv.Itoa(len(body))}
 	if len(body) >= minGzip {
 		var gz bytes.Buffer
 		w, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
@@ -35,7 +37,7 @@ func newResponse(body []byte) (*response, error) {
 		if err := w.Close(); err != nil {
 			return nil, err
 		}
-		r.gzipped, r.gzipETag = gz.Bytes(), `"`+tag+`-gz"`
+		r.gzipped, r.gzipETag, r.gzipLen = gz.Bytes(), `"`+tag+`-gz"`, strconv.Itoa(gz.Len())
 	}
 	return r, nil
 }
@@ -57,13 +59,16 @@ const publicCacheControl = "public, max-age=0, s-maxage=10"
 
 // serveResponse writes r, gzipped when the client takes gzip, answering
 // 304 when the client already holds either encoding.
+//
+// The answer carries its Content-Length: without it net/http sends any body
+// over 2 KB chunked, which costs a write of its own for the last chunk.
 func serveResponse(c echo.Context, r *response) error {
 	h := c.Response().Header()
-	body, etag := r.body, r.etag
+	body, etag, length := r.body, r.etag, r.bodyLen
 	if r.gzipped != nil {
 		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 		if acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
-			body, etag = r.gzipped, r.gzipETag
+			body, etag, length = r.gzipped, r.gzipETag, r.gzipLen
 			h.Set(echo.HeaderContentEncoding, "gzip")
 		}
 	}
@@ -74,6 +79,7 @@ func serveResponse(c echo.Context, r *response) error {
 		h.Del(echo.HeaderContentEncoding)
 		return c.NoContent(http.StatusNotModified)
 	}
+	h.Set(echo.HeaderContentLength, length)
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, body)
 }
 

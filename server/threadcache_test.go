@@ -101,6 +101,40 @@ func TestThreadResponseHeadersAndRevalidation(t *testing.T) {
 	ps.do(t, req, http.StatusOK)
 }
 
+// TestThreadAnswersCarryContentLength reads a thread over a real connection:
+// each encoding arrives with its length, not chunked, and a 304 has no body.
+func TestThreadAnswersCarryContentLength(t *testing.T) {
+	ps := newPerfServer(t, Config{})
+	ps.seed(t, "/post", 200, true) // as in the load test: 86 KB, 7 KB gzipped
+	ts := httptest.NewServer(ps.srv)
+	defer ts.Close()
+	// The transport would otherwise ask for gzip and decode it unseen.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, enc := range []string{"", "gzip"} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/comments?post=/post", nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Get("Content-Encoding") != enc || len(body) < 2048 {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q, %d bytes; want a body over 2 KB, which net/http would chunk",
+				enc, resp.Header.Get("Content-Encoding"), len(body))
+		}
+		if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("Accept-Encoding %q: Content-Length %d, Transfer-Encoding %q, body %d bytes",
+				enc, resp.ContentLength, resp.TransferEncoding, len(body))
+		}
+	}
+}
+
 // TestThreadCacheFollowsModeration checks after each moderator action that
 // the very next read shows the thread as it now is, and that submissions
 // waiting for moderation neither show nor cost a rebuild.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestAccessLog serves many concurrent requests and reads serve's log after
@@ -50,5 +51,24 @@ func TestAccessLog(t *testing.T) {
 	var stderr syncBuffer
 	if code := Run(t.Context(), []string{"serve", "--access-log", "sometimes"}, nil, &stderr, &stderr); code != 2 {
 		t.Errorf("--access-log sometimes: exit %d, %s", code, stderr.String())
+	}
+}
+
+// TestLogWriterQuiet: a line written while nothing else is logged goes out
+// on its own, without waiting for Close or for more lines.
+func TestLogWriterQuiet(t *testing.T) {
+	var out syncBuffer
+	lw := newLogWriter(&out)
+	_, _ = lw.Write([]byte("one line\n"))
+	for deadline := time.Now().Add(10 * time.Second); out.String() == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone line was never written")
+		}
+	}
+	_, _ = lw.Write([]byte("two\n"))
+	_ = lw.Close()
+	_, _ = lw.Write([]byte("after close\n"))
+	if got := out.String(); got != "one line\ntwo\nafter close\n" {
+		t.Errorf("written %q", got)
 	}
 }

@@ -46,9 +46,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	// Lines are written by a goroutine of their own, so that a request does
-	// not wait for its access log line to reach stderr; Close writes what is
-	// left once everything else has stopped.
+	// Lines are written in batches, so that requests do not each wait for
+	// their access log line to reach stderr; Close writes what is left once
+	// everything else has stopped.
 	lw := newLogWriter(stderr)
 	defer lw.Close()
 	log := newLogger(cfg.logFormat, lw)

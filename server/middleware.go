@@ -47,7 +47,7 @@ func (ids *requestIDs) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var buf [32]byte
 		id := strconv.AppendUint(append(buf[:0], ids.prefix...), ids.n.Add(1), 36)
-		c.Response().Header().Set(echo.HeaderXRequestID, string(id))
+		c.Response().Header()[echo.HeaderXRequestID] = []string{string(id)} // canonical already
 		if len(ids.trusted) > 0 {
 			if up := c.Request().Header.Get(echo.HeaderXRequestID); up != "" && ids.fromProxy(c.Request()) {
 				c.Set(upstreamIDKey, cleanUpstreamID(up))
@@ -122,14 +122,27 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrerPolicy
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h["Content-Security-Policy"] = apiCSP
 		}
 		return next(c)
 	}
 }
+
+// Header values set on every answer, built once. They are assigned to the
+// header map as they are (the keys are already canonical) instead of with
+// Header.Set, which would allocate a slice per header per request. They are
+// never modified: a later Add appends to a full slice, so it copies.
+var (
+	nosniff           = []string{"nosniff"}
+	referrerPolicy    = []string{"strict-origin-when-cross-origin"}
+	apiCSP            = []string{"default-src 'none'; frame-ancestors 'none'"}
+	publicCache       = []string{publicCacheControl}
+	contentTypeJSON   = []string{echo.MIMEApplicationJSONCharsetUTF8}
+	contentEncodingGz = []string{"gzip"}
+)
 
 // cors lets the allowed blog origins call the public API, without credentials.
 func (s *Server) cors() echo.MiddlewareFunc {

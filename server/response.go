@@ -43,12 +43,13 @@ func newResponse(body []byte) (*response, error) {
 	return r, nil
 }
 
-func buildResponse(build func() ([]byte, error)) (*response, error) {
-	body, err := build()
+func buildResponse(build builder) (*response, bool, error) {
+	body, known, err := build()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return newResponse(body)
+	r, err := newResponse(body)
+	return r, known, err
 }
 
 // publicCacheControl lets CDNs and other shared caches reuse a public answer

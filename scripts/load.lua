@@ -1,16 +1,17 @@
 -- wrk script for scripts/load.sh: optional POST body or random posts, and
 -- one parseable RESULT line per run.
 
--- PARLEY_POST_BODY posts that body; "{n}" in it becomes a number that
--- differs from request to request, so that submissions are not duplicates.
+-- PARLEY_POST_BODY posts that body; "{n}" in it becomes a tag that differs
+-- from request to request, and from run to run (the clock), so that
+-- submissions are not duplicates of each other.
 local body = os.getenv("PARLEY_POST_BODY")
 if body and body ~= "" then
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  local n = 0
+  local n, stamp = 0, os.time()
   request = function()
     n = n + 1
-    return wrk.format(nil, nil, nil, (body:gsub("{n}", tostring(tid or 0) .. "-" .. n)))
+    return wrk.format(nil, nil, nil, (body:gsub("{n}", stamp .. "-" .. tostring(tid or 0) .. "-" .. n)))
   end
 end
 

@@ -3,6 +3,7 @@
 #
 #   scripts/load.sh         read and write paths on a database of 1,000 comments,
 #                           the thread against the bare ceiling (scripts/ceiling)
+#   scripts/load.sh thread  only the thread against the bare ceiling
 #   scripts/load.sh scale   startup, RSS, read and submit throughput at 1,000
 #                           and at 1,000,000 comments (seeded once, ~2 minutes)
 #   scripts/load.sh groupcommit   group commit against one commit per
@@ -19,7 +20,9 @@
 #
 # Environment: DURATION per wrk run (10s), RUNS (3), CONNS (50), THREADS (1),
 # PARLEY_LOAD_DIR where seeded databases are kept between runs
-# (/tmp/parley-load). Needs wrk (apt-get install wrk) and curl.
+# (/tmp/parley-load), PARLEY_BIN a parley binary to measure instead of this
+# checkout (say, an older build, for a before/after). Needs wrk
+# (apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +48,7 @@ done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(go version | cut -d' ' -f3)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION, $RUNS runs, median reported; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-go build -o "$dir/parley" .
+if [ -n "${PARLEY_BIN:-}" ]; then cp "$PARLEY_BIN" "$dir/parley"; else go build -o "$dir/parley" .; fi
 go build -o "$dir/seed" ./scripts/seed
 go build -o "$dir/ceiling" ./scripts/ceiling
 
@@ -154,6 +157,7 @@ submission='{"post":"/popular","author":"Load","email":"load@example.com","body"
 # in alternating order from run to run so that a drift in the machine's
 # load favours neither, and their ratio is taken run by run.
 paths() {
+  local only_thread=${1:-}
   local db; db=$(seeded small 8 100)
   local thread=/api/comments?post=/popular
   start "$db" --bench-ceiling
@@ -169,6 +173,7 @@ paths() {
       measure thread-gzip "$thread" -H "$gzip_h"; measure bare-gzip "$bare" -H "$gzip_h"
       measure thread "$thread"; measure bare "$bare"
     fi
+    [ -n "$only_thread" ] && continue
     measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
     measure healthz "/healthz"
     measure counts "/api/counts?post=/popular&post=/post/00001&post=/post/00002&post=/post/00003&post=/post/00004"
@@ -184,14 +189,16 @@ paths() {
   row "thread, gzip" thread-gzip
   row "bare ceiling, identity" bare
   row "thread, identity" thread
-  row "in-server ceiling, gzip" ceiling-gzip
-  row "healthz" healthz
-  row "counts, 5 posts" counts
-  row "submit (202 after commit)" submit
+  if [ -z "$only_thread" ]; then
+    row "in-server ceiling, gzip" ceiling-gzip
+    row "healthz" healthz
+    row "counts, 5 posts" counts
+    row "submit (202 after commit)" submit
+  fi
   echo "thread / bare ceiling, median of the run-by-run ratios:"
   echo "  gzip:     $(ratio thread-gzip bare-gzip)"
   echo "  identity: $(ratio thread bare)"
-  echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
+  [ -n "$only_thread" ] || echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
   echo "RSS after the runs: ${rss} MB"
 }
 
@@ -263,7 +270,8 @@ groupcommit() {
 
 case $mode in
   paths) paths ;;
+  thread) paths only-thread ;;
   scale) scale ;;
   groupcommit) groupcommit ;;
-  *) echo "usage: scripts/load.sh [paths|scale|groupcommit]" >&2; exit 2 ;;
+  *) echo "usage: scripts/load.sh [paths|thread|scale|groupcommit]" >&2; exit 2 ;;
 esac

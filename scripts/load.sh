@@ -133,6 +133,28 @@ measure() {
   : >"$dir/server.log" # the request log is the server's real cost, not worth keeping
 }
 
+# side_by_side LABEL_A URL_A LABEL_B URL_B [wrk flags…]: two wrk at once,
+# half the connections each, so that both see the same moment of a noisy
+# machine; each server then gets about half the CPU, and the ratio of their
+# rates is the inverse ratio of their costs per request.
+side_by_side() {
+  local la=$1 ua=$2 lb=$3 ub=$4; shift 4
+  local half=$((CONNS / 2)) a b
+  a=$(mktemp) b=$(mktemp)
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ua" >"$a" &
+  local other=$!
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ub" >"$b"
+  wait $other
+  for x in "$la $a" "$lb $b"; do
+    set -- $x
+    local out; out=$(grep '^RESULT' "$2")
+    echo "$1 ${out#RESULT }" >>"$results"
+    echo "  $1: ${out#RESULT }" >&2
+  done
+  rm -f "$a" "$b"
+  : >"$dir/server.log"
+}
+
 # median LABEL FIELD: the median of one field over the runs of LABEL.
 median() {
   grep "^$1 " "$results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2 | sort -g |
@@ -155,7 +177,7 @@ submission='{"post":"/popular","author":"Load","email":"load@example.com","body"
 # The read path against its bare ceiling: the same bytes from a minimal
 # net/http server in another process. The two are measured back to back,
 # in alternating order from run to run so that a drift in the machine's
-# load favours neither, and their ratio is taken run by run.
+# load favours neither, then side by side; ratios are taken run by run.
 paths() {
   local only_thread=${1:-}
   local db; db=$(seeded small 8 100)
@@ -173,6 +195,8 @@ paths() {
       measure thread-gzip "$thread" -H "$gzip_h"; measure bare-gzip "$bare" -H "$gzip_h"
       measure thread "$thread"; measure bare "$bare"
     fi
+    side_by_side sbs-thread-gzip "http://127.0.0.1:$port$thread" sbs-bare-gzip "$bare" -H "$gzip_h"
+    side_by_side sbs-thread "http://127.0.0.1:$port$thread" sbs-bare "$bare"
     [ -n "$only_thread" ] && continue
     measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
     measure healthz "/healthz"
@@ -196,8 +220,10 @@ paths() {
     row "submit (202 after commit)" submit
   fi
   echo "thread / bare ceiling, median of the run-by-run ratios:"
-  echo "  gzip:     $(ratio thread-gzip bare-gzip)"
-  echo "  identity: $(ratio thread bare)"
+  echo "  back to back, $CONNS connections, gzip:     $(ratio thread-gzip bare-gzip)"
+  echo "  back to back, $CONNS connections, identity: $(ratio thread bare)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio sbs-thread-gzip sbs-bare-gzip)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio sbs-thread sbs-bare)"
   [ -n "$only_thread" ] || echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
   echo "RSS after the runs: ${rss} MB"
 }

@@ -135,15 +135,15 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// serveUntil starts serve, waits until it listens, calls fn with its base
-// URL, then stops it as a signal would and returns its log.
-func serveUntil(t *testing.T, data string, fn func(base string)) string {
+// serveUntil starts serve with flags, waits until it listens, calls fn with
+// its base URL, then stops it as a signal would and returns its log.
+func serveUntil(t *testing.T, data string, fn func(base string), flags ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var log syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}, strings.NewReader(""), &log, &log)
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, flags...), strings.NewReader(""), &log, &log)
 	}()
 	listening := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 	deadline := time.Now().Add(10 * time.Second)

@@ -24,6 +24,7 @@ type config struct {
 
 	ops          opsConfig // notifications, trust and metrics (config_notify.go)
 	cacheSize    int       // MiB
+	accessLog    string    // on or off
 	benchCeiling bool
 }
 
@@ -45,6 +46,7 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	spamFlags(fs, &cfg.spam)
 	opsFlags(fs, &cfg.ops)
 	fs.IntVar(&cfg.cacheSize, "cache-size", server.DefaultCacheSize>>20, "megabytes of encoded comment threads and counts kept in memory; 0 turns the read cache off")
+	fs.StringVar(&cfg.accessLog, "access-log", "on", "on: log one line per request; off: only errors and events (for a proxy that keeps its own access log)")
 	fs.BoolVar(&cfg.benchCeiling, "bench-ceiling", false, "benchmarking aid: serve /api/bench/ceiling, a thread's bytes from memory without the cache (leave off in production)")
 }
 
@@ -81,6 +83,9 @@ func (cfg *config) resolve() error {
 	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
 	if cfg.rateLimit < 0 || cfg.minFillSeconds < 0 || cfg.cacheSize < 0 {
 		return fmt.Errorf("--rate-limit, --min-fill-seconds and --cache-size must not be negative")
+	}
+	if cfg.accessLog != "on" && cfg.accessLog != "off" {
+		return fmt.Errorf("--access-log %q must be on or off", cfg.accessLog)
 	}
 	return cfg.spam.resolve()
 }

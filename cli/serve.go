@@ -46,7 +46,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	log := newLogger(cfg.logFormat, stderr)
+	// Lines are written in batches, so that requests do not each wait for
+	// their access log line to reach stderr; Close writes what is left once
+	// everything else has stopped.
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	log := newLogger(cfg.logFormat, lw)
 
 	db, svc, spam, err := openGuarded(ctx, &cfg)
 	if err != nil {
@@ -71,7 +76,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	srv, err := server.New(server.Config{PublicURL: cfg.publicURL, Origins: origins, RateLimit: cfg.rateLimit,
 		TrustedProxies: proxies, Spam: spam, Metrics: m, MetricsToken: cfg.ops.metricsToken,
-		CacheSize: cfg.cacheBytes(), BenchCeiling: cfg.benchCeiling}, svc, log)
+		CacheSize: cfg.cacheBytes(), NoAccessLog: cfg.accessLog == "off", BenchCeiling: cfg.benchCeiling}, svc, log)
 	if err != nil {
 		return usageError{err}
 	}

@@ -7,9 +7,11 @@ package metrics
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,19 @@ type Metrics struct {
 	moderations   *prometheus.CounterVec
 	notifications *prometheus.CounterVec
 	sites         siteLabels
+
+	// observers holds the latency histogram of each (method, route, code)
+	// seen so far: a request then costs one map read, where
+	// WithLabelValues would format the code and hash three labels. The map
+	// is replaced, never changed, when a new combination appears (rarely:
+	// there are a few dozen), so reads take no lock.
+	observers atomic.Pointer[map[requestLabels]prometheus.Observer]
+	addMu     sync.Mutex
+}
+
+type requestLabels struct {
+	method, route string
+	code          int
 }
 
 // SubmitRoute is the route whose refusals count as refused submissions.
@@ -75,6 +90,7 @@ func New(svc *moderation.Service, src Source) *Metrics {
 			m.notifications.WithLabelValues(ch, o)
 		}
 	}
+	m.observers.Store(&map[requestLabels]prometheus.Observer{})
 	m.reg.MustRegister(m.requests, m.submissions, m.moderations, m.notifications, &dbCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc.Subscribe(m.count)
@@ -137,7 +153,7 @@ func (m *Metrics) ObserveRequest(method, route string, code int, aborted bool, d
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Observe(d.Seconds())
+	m.observer(requestLabels{method, route, code}).Observe(d.Seconds())
 	if method == http.MethodPost && route == SubmitRoute {
 		switch {
 		case aborted:
@@ -148,6 +164,23 @@ func (m *Metrics) ObserveRequest(method, route string, code int, aborted bool, d
 			m.submissions.WithLabelValues("unknown", "refused").Inc()
 		}
 	}
+}
+
+func (m *Metrics) observer(l requestLabels) prometheus.Observer {
+	if o, ok := (*m.observers.Load())[l]; ok {
+		return o
+	}
+	m.addMu.Lock()
+	defer m.addMu.Unlock()
+	old := *m.observers.Load()
+	if o, ok := old[l]; ok {
+		return o
+	}
+	o := m.requests.WithLabelValues(l.method, l.route, strconv.Itoa(l.code))
+	next := maps.Clone(old)
+	next[l] = o
+	m.observers.Store(&next)
+	return o
 }
 
 // Notification counts one notification outcome (see notify.Recorder).

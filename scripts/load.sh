@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load test of the real parley binary on loopback with wrk.
 #
-#   scripts/load.sh         read and write paths on a database of 1,000 comments
+#   scripts/load.sh         read and write paths on a database of 1,000 comments,
+#                           the thread against the bare ceiling (scripts/ceiling)
+#   scripts/load.sh thread  only the thread against the bare ceiling
 #   scripts/load.sh scale   startup, RSS, read and submit throughput at 1,000
 #                           and at 1,000,000 comments (seeded once, ~2 minutes)
 #   scripts/load.sh groupcommit   group commit against one commit per
@@ -14,9 +16,9 @@
 #                           against one site of 100 posts
 #
 # Every figure is the median of RUNS runs. The machine is shared, so each run
-# measures the figures it compares back to back (the cached thread right
-# after the static-bytes ceiling, the large database right after the small
-# one) and the ratios are taken run by run.
+# measures the figures it compares back to back (the thread right beside its
+# bare ceiling, the large database right after the small one) and the ratios
+# are taken run by run.
 #
 # wrk runs one thread by default: on a small machine it shares the cores with
 # the server, and a second thread adds no requests, only scheduling delay
@@ -24,7 +26,9 @@
 #
 # Environment: DURATION per wrk run (10s), RUNS (3), CONNS (50), THREADS (1),
 # PARLEY_LOAD_DIR where seeded databases are kept between runs
-# (/tmp/parley-load). Needs wrk (apt-get install wrk) and curl.
+# (/tmp/parley-load), PARLEY_BIN a parley binary to measure instead of this
+# checkout (say, an older build, for a before/after). Needs wrk
+# (apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,10 +42,10 @@ mkdir -p "$dir"
 results=$(mktemp)
 server_pid=
 other_pid= # compare's second server
+bare_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  if [ -n "$other_pid" ]; then kill "$other_pid" 2>/dev/null || true; wait "$other_pid" 2>/dev/null || true; fi
-  rm -f "$results" "$dir/work.db" "$dir/work-before.db" "$dir/work-after.db" "$dir/server.log"
+  for pid in $server_pid $other_pid $bare_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -f "$results" "$dir/work.db" "$dir/work-before.db" "$dir/work-after.db" "$dir/server.log" "$dir/thread.json" "$dir/thread.json.gz"
 }
 trap cleanup EXIT
 
@@ -51,8 +55,9 @@ done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(go version | cut -d' ' -f3)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION, $RUNS runs, median reported; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-go build -o "$dir/parley" .
+if [ -n "${PARLEY_BIN:-}" ]; then cp "$PARLEY_BIN" "$dir/parley"; else go build -o "$dir/parley" .; fi
 go build -o "$dir/seed" ./scripts/seed
+go build -o "$dir/ceiling" ./scripts/ceiling
 
 # seeded NAME POSTS PER_POST [SITES]: a pristine seeded database, built once.
 seeded() {
@@ -72,8 +77,7 @@ start() {
   local db=$1 work=${PARLEY_WORK:-$dir/work.db}; shift
   cp --sparse=always "$db" "$work"
   sync "$work"
-  port=$((20000 + RANDOM % 20000))
-  while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((20000 + RANDOM % 20000)); done
+  port=$(free_port)
   local t0; t0=$(date +%s%N)
   PARLEY_ADMIN_PASSWORD=load-test-password "${PARLEY_BIN:-$dir/parley}" serve --data "$work" --addr "127.0.0.1:$port" \
     --rate-limit 0 --min-fill-seconds 0 --log-format json "$@" 2>>"$dir/server.log" &
@@ -93,28 +97,60 @@ stop() {
   rm -f "$dir/work.db"
 }
 
+free_port() {
+  local p=$((20000 + RANDOM % 20000))
+  while (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((20000 + RANDOM % 20000)); done
+  echo $p
+}
+
+# start_bare PATH: the bare ceiling (scripts/ceiling), another process that
+# serves the bytes Parley answered for PATH, identity and gzip, with a
+# Content-Length; sets bare_pid and bare_port.
+start_bare() {
+  curl -sf -o "$dir/thread.json" "http://127.0.0.1:$port$1"
+  curl -sf -H "$gzip_h" -o "$dir/thread.json.gz" "http://127.0.0.1:$port$1"
+  gzip -t <"$dir/thread.json.gz"
+  bare_port=$(free_port)
+  "$dir/ceiling" --addr "127.0.0.1:$bare_port" --body "$dir/thread.json" --gzip "$dir/thread.json.gz" &
+  bare_pid=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$bare_port/"; do
+    kill -0 "$bare_pid" 2>/dev/null || { echo "load.sh: the bare ceiling did not start" >&2; exit 1; }
+    sleep 0.002
+  done
+  echo "bare ceiling: $(wc -c <"$dir/thread.json") bytes, $(wc -c <"$dir/thread.json.gz") gzipped" >&2
+}
+
+stop_bare() {
+  kill "$bare_pid"
+  wait "$bare_pid" 2>/dev/null || true
+  bare_pid=
+}
+
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$server_pid/status"; }
 
-# measure LABEL PATH [wrk flags…]: one wrk run, recorded in $results.
+# measure LABEL PATH [wrk flags…]: one wrk run against the server (or a
+# whole URL), recorded in $results.
 measure() {
-  local label=$1 path=$2; shift 2
+  local label=$1 url=$2; shift 2
+  [[ $url == http* ]] || url="http://127.0.0.1:$port$url"
   local out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$path" | grep '^RESULT')
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s scripts/load.lua "$@" "$url" | grep '^RESULT')
   echo "$label ${out#RESULT }" >>"$results"
   echo "  $label: ${out#RESULT }" >&2
   : >"$dir/server.log" # the request log is the server's real cost, not worth keeping
 }
 
-# side_by_side LABEL_A PATH_A LABEL_B PATH_B [wrk flags…]: two wrk at once,
-# half the connections each, so that both paths see the same moment of a
-# noisy machine; their ratio is the fairest comparison this machine allows.
+# side_by_side LABEL_A URL_A LABEL_B URL_B [wrk flags…]: two wrk at once,
+# half the connections each, so that both see the same moment of a noisy
+# machine; each server then gets about half the CPU, and the ratio of their
+# rates is the inverse ratio of their costs per request.
 side_by_side() {
-  local la=$1 pa=$2 lb=$3 pb=$4; shift 4
+  local la=$1 ua=$2 lb=$3 ub=$4; shift 4
   local half=$((CONNS / 2)) a b
   a=$(mktemp) b=$(mktemp)
-  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pa" >"$a" &
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ua" >"$a" &
   local other=$!
-  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "http://127.0.0.1:$port$pb" >"$b"
+  wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ub" >"$b"
   wait $other
   for x in "$la $a" "$lb $b"; do
     set -- $x
@@ -143,34 +179,59 @@ ratio() {
 row() { printf "%-34s %10s %8s %8s %7s\n" "$1" "$(median "$2" rps)" "$(median "$2" p50_ms)" "$(median "$2" p99_ms)" "$(median "$2" errors)"; }
 
 gzip_h="Accept-Encoding: gzip"
-submission='{"post":"/popular","author":"Load","email":"load@example.com","body":"A comment sent by the load test, with *a little* Markdown."}'
+submission='{"post":"/popular","author":"Load","email":"load@example.com","body":"Comment {n} sent by the load test, with *a little* Markdown."}'
 
+# The read path against its bare ceiling: the same bytes from a minimal
+# net/http server in another process. The two are measured back to back,
+# in alternating order from run to run so that a drift in the machine's
+# load favours neither, then side by side; ratios are taken run by run.
 paths() {
+  local only_thread=${1:-}
   local db; db=$(seeded small 8 100)
+  local thread=/api/comments?post=/popular
   start "$db" --bench-ceiling
   echo "server up in ${startup_ms} ms, RSS ${rss_start_mb} MB" >&2
+  start_bare "$thread"
+  local bare="http://127.0.0.1:$bare_port$thread"
   for run in $(seq "$RUNS"); do
-    echo "run $run/$RUNS" >&2
+    echo "run $run/$RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    if (( run % 2 )); then
+      measure bare-gzip "$bare" -H "$gzip_h"; measure thread-gzip "$thread" -H "$gzip_h"
+      measure bare "$bare"; measure thread "$thread"
+    else
+      measure thread-gzip "$thread" -H "$gzip_h"; measure bare-gzip "$bare" -H "$gzip_h"
+      measure thread "$thread"; measure bare "$bare"
+    fi
+    side_by_side sbs-thread-gzip "http://127.0.0.1:$port$thread" sbs-bare-gzip "$bare" -H "$gzip_h"
+    side_by_side sbs-thread "http://127.0.0.1:$port$thread" sbs-bare "$bare"
+    [ -n "$only_thread" ] && continue
     measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
-    measure thread-gzip "/api/comments?post=/popular" -H "$gzip_h"
-    side_by_side thread-gzip-half "/api/comments?post=/popular" ceiling-gzip-half "/api/bench/ceiling?post=/popular" -H "$gzip_h"
-    side_by_side thread-half "/api/comments?post=/popular" ceiling-half "/api/bench/ceiling?post=/popular"
+    measure healthz "/healthz"
     measure counts "/api/counts?post=/popular&post=/post/00001&post=/post/00002&post=/post/00003&post=/post/00004"
     PARLEY_POST_BODY=$submission measure submit "/api/comments"
   done
   local rss; rss=$(rss_mb)
+  stop_bare
   stop
   echo
-  echo "GET /api/comments?post=/popular (200 approved comments, as browsers ask: gzip), $CONNS connections:"
+  echo "GET $thread (200 approved comments), $CONNS connections; load average now $(cut -d' ' -f1-3 /proc/loadavg):"
   printf "%-34s %10s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors
-  row "static-bytes ceiling" ceiling-gzip
-  row "cached thread" thread-gzip
-  row "counts, 5 posts" counts
-  row "submit (202 after commit)" submit
-  echo "cached thread / ceiling, run by run:"
-  echo "  back to back, $CONNS connections each:          $(ratio thread-gzip ceiling-gzip)"
-  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio thread-gzip-half ceiling-gzip-half)"
-  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio thread-half ceiling-half)"
+  row "bare ceiling, gzip" bare-gzip
+  row "thread, gzip" thread-gzip
+  row "bare ceiling, identity" bare
+  row "thread, identity" thread
+  if [ -z "$only_thread" ]; then
+    row "in-server ceiling, gzip" ceiling-gzip
+    row "healthz" healthz
+    row "counts, 5 posts" counts
+    row "submit (202 after commit)" submit
+  fi
+  echo "thread / bare ceiling, median of the run-by-run ratios:"
+  echo "  back to back, $CONNS connections, gzip:     $(ratio thread-gzip bare-gzip)"
+  echo "  back to back, $CONNS connections, identity: $(ratio thread bare)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio sbs-thread-gzip sbs-bare-gzip)"
+  echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio sbs-thread sbs-bare)"
+  [ -n "$only_thread" ] || echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
   echo "RSS after the runs: ${rss} MB"
 }
 
@@ -336,9 +397,10 @@ sites() {
 
 case $mode in
   paths) paths ;;
+  thread) paths only-thread ;;
   scale) scale ;;
   groupcommit) groupcommit ;;
   compare) compare "${2:-}" ;;
   sites) sites ;;
-  *) echo "usage: scripts/load.sh [paths|scale|groupcommit|compare [REF]|sites]" >&2; exit 2 ;;
+  *) echo "usage: scripts/load.sh [paths|thread|scale|groupcommit|compare [REF]|sites]" >&2; exit 2 ;;
 esac

@@ -22,7 +22,7 @@ func (s *Server) handleCeiling() echo.HandlerFunc {
 		if r, ok := captured.Load(post); ok {
 			return serveResponse(c, r.(*response))
 		}
-		body, err := s.encodeThread(c.Request().Context(), moderation.DefaultSite, post)
+		body, _, err := s.encodeThread(c.Request().Context(), moderation.DefaultSite, post)
 		if err != nil {
 			return err
 		}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,8 +19,77 @@ import (
 	"parley/moderation"
 )
 
-// logRequests writes one structured line per request. It logs the route
-// template, not the URL, and never an address, email or body.
+// requestIDs names every request, for the log lines and the error bodies
+// that concern it. The server makes the ID and sends it back as
+// X-Request-ID. A client's own X-Request-ID is never adopted: anyone could
+// then forge or collide the IDs an operator correlates logs by. An ID sent
+// by one of --trusted-proxies (nginx's $request_id, say) is kept as a
+// separate field, upstream_request_id, so that the proxy's logs still join
+// Parley's.
+//
+// An ID is a random prefix drawn at start and a counter: unique across
+// restarts, ordered within one, and cheap (no randomness per request).
+type requestIDs struct {
+	prefix  string
+	n       atomic.Uint64
+	trusted []*net.IPNet
+}
+
+// maxUpstreamID caps the length of an upstream request ID kept in logs.
+const maxUpstreamID = 64
+
+const upstreamIDKey = "parley.upstream_request_id"
+
+func newRequestIDs(trusted []*net.IPNet) *requestIDs {
+	return &requestIDs{prefix: rand.Text()[:10] + "-", trusted: trusted}
+}
+
+func (ids *requestIDs) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var buf [32]byte
+		id := strconv.AppendUint(append(buf[:0], ids.prefix...), ids.n.Add(1), 36)
+		c.Response().Header()[echo.HeaderXRequestID] = []string{string(id)} // canonical already
+		if len(ids.trusted) > 0 {
+			if up := c.Request().Header.Get(echo.HeaderXRequestID); up != "" && ids.fromProxy(c.Request()) {
+				c.Set(upstreamIDKey, cleanUpstreamID(up))
+			}
+		}
+		return next(c)
+	}
+}
+
+// fromProxy says whether the peer of r, not any address it claims, is a
+// trusted proxy.
+func (ids *requestIDs) fromProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range ids.trusted {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanUpstreamID keeps the printable ASCII of id, up to maxUpstreamID
+// bytes: what any proxy's request ID is made of.
+func cleanUpstreamID(id string) string {
+	out := make([]byte, 0, min(len(id), maxUpstreamID))
+	for i := 0; i < len(id) && len(out) < maxUpstreamID; i++ {
+		if id[i] > ' ' && id[i] < 0x7f {
+			out = append(out, id[i])
+		}
+	}
+	return string(out)
+}
+
+// logRequests writes one structured line per request (unless
+// Config.NoAccessLog). It logs the route template, not the URL, and never an
+// address, email or body. Either way it turns errors into responses here,
+// so that measure, outside it, sees the status the client got.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -25,13 +97,23 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.log.Info("request",
+		if s.cfg.NoAccessLog {
+			return nil
+		}
+		attrs := [...]slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", time.Since(start)),
+			{},
+		}
+		n := len(attrs) - 1
+		if up, ok := c.Get(upstreamIDKey).(string); ok {
+			attrs[n], n = slog.String("upstream_request_id", up), n+1
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs[:n]...)
 		return nil
 	}
 }
@@ -41,14 +123,27 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrerPolicy
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h["Content-Security-Policy"] = apiCSP
 		}
 		return next(c)
 	}
 }
+
+// Header values set on every answer, built once. They are assigned to the
+// header map as they are (the keys are already canonical) instead of with
+// Header.Set, which would allocate a slice per header per request. They are
+// never modified: a later Add appends to a full slice, so it copies.
+var (
+	nosniff           = []string{"nosniff"}
+	referrerPolicy    = []string{"strict-origin-when-cross-origin"}
+	apiCSP            = []string{"default-src 'none'; frame-ancestors 'none'"}
+	publicCache       = []string{publicCacheControl}
+	contentTypeJSON   = []string{echo.MIMEApplicationJSONCharsetUTF8}
+	contentEncodingGz = []string{"gzip"}
+)
 
 // cors lets the pages of every site call the public API, without
 // credentials; an origin of no site gets no CORS answer.

@@ -31,6 +31,12 @@ type perfServer struct {
 
 func newPerfServer(b testing.TB, cfg Config) *perfServer {
 	b.Helper()
+	return newPerfServerLogging(b, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// newPerfServerLogging is newPerfServer logging to log.
+func newPerfServerLogging(b testing.TB, cfg Config, log *slog.Logger) *perfServer {
+	b.Helper()
 	db, err := storage.Open(filepath.Join(b.TempDir(), "parley.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -41,7 +47,7 @@ func newPerfServer(b testing.TB, cfg Config) *perfServer {
 		b.Fatal(err)
 	}
 	cfg.PublicURL = "http://127.0.0.1:8080"
-	srv, err := New(cfg, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := New(cfg, svc, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func (s *Server) handleThread(c echo.Context) error {
 		return err
 	}
 	ctx, post := c.Request().Context(), c.QueryParam("post")
-	resp, err := s.cache.get(ctx, "thread\x00"+cacheKey(site, post), []string{cacheKey(site, post)}, func() ([]byte, error) {
+	resp, err := s.cache.get(ctx, "thread\x00"+cacheKey(site, post), []string{cacheKey(site, post)}, func() ([]byte, bool, error) {
 		return s.encodeThread(ctx, site, post)
 	})
 	if err != nil {
@@ -169,11 +169,12 @@ func (s *Server) handleThread(c echo.Context) error {
 	return serveResponse(c, resp)
 }
 
-// encodeThread is the JSON of a post's public thread.
-func (s *Server) encodeThread(ctx context.Context, site, post string) ([]byte, error) {
+// encodeThread is the JSON of a post's public thread, and whether it shows
+// any comment (see responseCache's admission).
+func (s *Server) encodeThread(ctx context.Context, site, post string) ([]byte, bool, error) {
 	comments, err := s.svc.Thread(ctx, site, post)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	t := thread{Post: post, Comments: comments}
 	for _, pc := range comments {
@@ -181,7 +182,8 @@ func (s *Server) encodeThread(ctx context.Context, site, post string) ([]byte, e
 			t.Count++
 		}
 	}
-	return json.Marshal(t)
+	body, err := json.Marshal(t)
+	return body, len(comments) > 0, err
 }
 
 // handleCounts serves approved counts for listing pages. A listing page asks
@@ -202,12 +204,14 @@ func (s *Server) handleCounts(c echo.Context) error {
 		keys[i] = cacheKey(site, p)
 	}
 	ctx := c.Request().Context()
-	resp, err := s.cache.get(ctx, "counts\x00"+site+"\x00"+string(key), keys, func() ([]byte, error) {
+	// Any set of keys can be asked for: counts are never "known" answers.
+	resp, err := s.cache.get(ctx, "counts\x00"+site+"\x00"+string(key), keys, func() ([]byte, bool, error) {
 		counts, err := s.svc.Counts(ctx, site, posts)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return json.Marshal(counts)
+		body, err := json.Marshal(counts)
+		return body, false, err
 	})
 	if err != nil {
 		return err

@@ -12,12 +12,15 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// response is one encoded public answer, immutable once built.
+// response is one encoded public answer, immutable once built. Its header
+// values are built with it, once: see the header values in middleware.go.
 type response struct {
 	body     []byte
-	gzipped  []byte // nil when gzip would not pay (small bodies)
-	etag     string // of body; the gzipped bytes carry etag with a -gz suffix
-	gzipETag string
+	gzipped  []byte   // nil when gzip would not pay (small bodies)
+	etag     []string // of body; the gzipped bytes carry etag with a -gz suffix
+	gzipETag []string
+	// the Content-Length of each encoding
+	bodyLen, gzipLen []string
 }
 
 // minGzip is the smallest body worth compressing: below it the gzip header
@@ -27,7 +30,7 @@ const minGzip = 1024
 func newResponse(body []byte) (*response, error) {
 	sum := sha256.Sum256(body)
 	tag := hex.EncodeToString(sum[:12])
-	r := &response{body: body, etag: `"` + tag + `"`}
+	r := &response{body: body, etag: []string{`"` + tag + `"`}, bodyLen: []string{strconv.Itoa(len(body))}}
 	if len(body) >= minGzip {
 		var gz bytes.Buffer
 		w, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
@@ -35,17 +38,18 @@ func newResponse(body []byte) (*response, error) {
 		if err := w.Close(); err != nil {
 			return nil, err
 		}
-		r.gzipped, r.gzipETag = gz.Bytes(), `"`+tag+`-gz"`
+		r.gzipped, r.gzipETag, r.gzipLen = gz.Bytes(), []string{`"` + tag + `-gz"`}, []string{strconv.Itoa(gz.Len())}
 	}
 	return r, nil
 }
 
-func buildResponse(build func() ([]byte, error)) (*response, error) {
-	body, err := build()
+func buildResponse(build builder) (*response, bool, error) {
+	body, known, err := build()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return newResponse(body)
+	r, err := newResponse(body)
+	return r, known, err
 }
 
 // publicCacheControl lets CDNs and other shared caches reuse a public answer
@@ -57,24 +61,31 @@ const publicCacheControl = "public, max-age=0, s-maxage=10"
 
 // serveResponse writes r, gzipped when the client takes gzip, answering
 // 304 when the client already holds either encoding.
+//
+// The answer carries its Content-Length: without it net/http sends any body
+// over 2 KB chunked, which costs a write of its own for the last chunk.
 func serveResponse(c echo.Context, r *response) error {
 	h := c.Response().Header()
-	body, etag := r.body, r.etag
+	body, etag, length := r.body, r.etag, r.bodyLen
 	if r.gzipped != nil {
 		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 		if acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
-			body, etag = r.gzipped, r.gzipETag
-			h.Set(echo.HeaderContentEncoding, "gzip")
+			body, etag, length = r.gzipped, r.gzipETag, r.gzipLen
+			h[echo.HeaderContentEncoding] = contentEncodingGz
 		}
 	}
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", publicCacheControl)
+	h["Etag"] = etag
+	h["Cache-Control"] = publicCache
 	if match := c.Request().Header.Get("If-None-Match"); match != "" &&
-		(etagMatches(match, r.etag) || r.gzipped != nil && etagMatches(match, r.gzipETag)) {
+		(etagMatches(match, r.etag[0]) || r.gzipped != nil && etagMatches(match, r.gzipETag[0])) {
 		h.Del(echo.HeaderContentEncoding)
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, body)
+	h[echo.HeaderContentType] = contentTypeJSON
+	h[echo.HeaderContentLength] = length
+	c.Response().WriteHeader(http.StatusOK)
+	_, err := c.Response().Write(body)
+	return err
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip (or *) listed without

@@ -37,6 +37,9 @@ type Config struct {
 	// 0 means MaxImportBytes.
 	ImportLimit int64
 	CacheSize   int64 // bytes of encoded threads and counts kept; 0 is DefaultCacheSize, negative turns the cache off
+	// NoAccessLog turns off the line logged per request; errors are logged
+	// still. For a proxy in front that keeps its own access log.
+	NoAccessLog bool
 	// BenchCeiling routes /api/bench/ceiling, a benchmarking aid (see handleCeiling).
 	BenchCeiling bool
 }
@@ -97,7 +100,7 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 // routes is the one route table, grouped by who may call.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(middleware.RequestID(), s.measure, s.logRequests, middleware.Recover(), securityHeaders)
+	e.Use(newRequestIDs(s.cfg.TrustedProxies).middleware, s.measure, s.logRequests, middleware.Recover(), securityHeaders)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/metrics", s.handleMetrics)

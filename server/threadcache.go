@@ -19,6 +19,10 @@ const DefaultCacheSize = 64 << 20
 // element, indexes), so that many tiny entries still count against the cap.
 const entryOverhead = 256
 
+// guestShare is the part of the cache kept for answers that anyone can make
+// up (see responseCache): one eighth.
+const guestShare = 8
+
 // cacheEntry is a cached response, or one being built.
 type cacheEntry struct {
 	key   string
@@ -27,9 +31,23 @@ type cacheEntry struct {
 	resp  *response
 	err   error
 	size  int64
-	elem  *list.Element // its place in the LRU list, nil until stored
+	seg   *segment      // where it is stored; nil until then
+	elem  *list.Element // its place in seg's LRU list, nil until stored
 	waits int           // requests that joined the build
 }
+
+// segment is one byte-bounded LRU list of the cache.
+type segment struct {
+	max  int64
+	size int64
+	lru  list.List // most recently used first
+}
+
+// builder makes the body of an answer, and says whether the answer is about
+// something that exists: a thread with comments. Answers that are not (a
+// thread without comments, counts for any set of keys) go to the cache's
+// small guest segment.
+type builder func() (body []byte, known bool, err error)
 
 // responseCache is a byte-bounded LRU of encoded responses, invalidated by
 // post.
@@ -47,34 +65,46 @@ type cacheEntry struct {
 // the requests already waiting for it and is never stored. Concurrent misses
 // for one key share one build, so a just-approved comment on a popular post
 // costs one storage read, not one per reader.
+//
+// Admission. Anyone can ask for counts of a new set of keys, or for the
+// thread of a post that does not exist, and each such answer would be a new
+// entry: a script could fill the cache and evict every popular thread. So
+// the cache keeps two LRU segments in its one budget. Threads that have
+// comments, which only moderators create, share seven eighths; counts and
+// empty threads share the last eighth (the guest segment), and evict only
+// each other. Strangers can churn the guest segment, never the threads.
 type responseCache struct {
 	max int64 // bytes; not caching at all when <= 0
 
 	mu      sync.Mutex
-	size    int64
 	entries map[string]*cacheEntry
 	byPost  map[string]map[*cacheEntry]struct{}
-	lru     list.List // most recently used first
+	known   segment // threads with comments
+	guests  segment // counts and threads without comments
 
 	builds atomic.Int64 // responses built, for tests and metrics
 }
 
 func newResponseCache(max int64) *responseCache {
-	return &responseCache{max: max, entries: map[string]*cacheEntry{}, byPost: map[string]map[*cacheEntry]struct{}{}}
+	rc := &responseCache{max: max, entries: map[string]*cacheEntry{}, byPost: map[string]map[*cacheEntry]struct{}{}}
+	rc.guests.max = max / guestShare
+	rc.known.max = max - rc.guests.max
+	return rc
 }
 
 // get returns the response stored under key, building it with build when it
 // is missing. posts are the posts the response depends on. Errors are
 // returned to every request waiting on the build and never stored.
-func (rc *responseCache) get(ctx context.Context, key string, posts []string, build func() ([]byte, error)) (*response, error) {
+func (rc *responseCache) get(ctx context.Context, key string, posts []string, build builder) (*response, error) {
 	if rc.max <= 0 {
 		rc.builds.Add(1)
-		return buildResponse(build)
+		resp, _, err := buildResponse(build)
+		return resp, err
 	}
 	rc.mu.Lock()
 	if e := rc.entries[key]; e != nil {
 		if e.elem != nil {
-			rc.lru.MoveToFront(e.elem)
+			e.seg.lru.MoveToFront(e.elem)
 			rc.mu.Unlock()
 			return e.resp, nil
 		}
@@ -101,18 +131,22 @@ func (rc *responseCache) get(ctx context.Context, key string, posts []string, bu
 	finished := false
 	defer func() {
 		if !finished { // build panicked: fail the waiters, let the next request retry
-			rc.finish(e, nil, errBuildFailed)
+			rc.finish(e, nil, errBuildFailed, nil)
 		}
 	}()
-	resp, err := buildResponse(build)
+	resp, known, err := buildResponse(build)
 	finished = true
-	rc.finish(e, resp, err)
+	seg := &rc.guests
+	if known {
+		seg = &rc.known
+	}
+	rc.finish(e, resp, err, seg)
 	return resp, err
 }
 
 // finish records what the build of e produced, wakes its waiters and keeps
-// the response if e is still current.
-func (rc *responseCache) finish(e *cacheEntry, resp *response, err error) {
+// the response in seg if e is still current.
+func (rc *responseCache) finish(e *cacheEntry, resp *response, err error, seg *segment) {
 	rc.mu.Lock()
 	defer close(e.ready)
 	defer rc.mu.Unlock()
@@ -127,14 +161,14 @@ func (rc *responseCache) finish(e *cacheEntry, resp *response, err error) {
 	if resp != nil {
 		e.size += int64(len(resp.body) + len(resp.gzipped))
 	}
-	if err != nil || e.size > rc.max {
+	if err != nil || e.size > seg.max {
 		rc.remove(e)
 		return
 	}
-	e.elem = rc.lru.PushFront(e)
-	rc.size += e.size
-	for rc.size > rc.max {
-		rc.remove(rc.lru.Back().Value.(*cacheEntry))
+	e.seg, e.elem = seg, seg.lru.PushFront(e)
+	seg.size += e.size
+	for seg.size > seg.max {
+		rc.remove(seg.lru.Back().Value.(*cacheEntry))
 	}
 }
 
@@ -163,8 +197,8 @@ func (rc *responseCache) remove(e *cacheEntry) {
 		}
 	}
 	if e.elem != nil {
-		rc.lru.Remove(e.elem)
-		rc.size -= e.size
+		e.seg.lru.Remove(e.elem)
+		e.seg.size -= e.size
 		e.elem = nil
 	}
 }
@@ -187,5 +221,5 @@ func (rc *responseCache) listen(_ context.Context, e moderation.Event) {
 func (rc *responseCache) stats() (size int64, n int) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return rc.size, rc.lru.Len()
+	return rc.known.size + rc.guests.size, rc.known.lru.Len() + rc.guests.lru.Len()
 }

@@ -101,6 +101,40 @@ func TestThreadResponseHeadersAndRevalidation(t *testing.T) {
 	ps.do(t, req, http.StatusOK)
 }
 
+// TestThreadAnswersCarryContentLength reads a thread over a real connection:
+// each encoding arrives with its length, not chunked, and a 304 has no body.
+func TestThreadAnswersCarryContentLength(t *testing.T) {
+	ps := newPerfServer(t, Config{})
+	ps.seed(t, "/post", 200, true) // as in the load test: 86 KB, 7 KB gzipped
+	ts := httptest.NewServer(ps.srv)
+	defer ts.Close()
+	// The transport would otherwise ask for gzip and decode it unseen.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, enc := range []string{"", "gzip"} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/comments?post=/post", nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Get("Content-Encoding") != enc || len(body) < 2048 {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q, %d bytes; want a body over 2 KB, which net/http would chunk",
+				enc, resp.Header.Get("Content-Encoding"), len(body))
+		}
+		if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("Accept-Encoding %q: Content-Length %d, Transfer-Encoding %q, body %d bytes",
+				enc, resp.ContentLength, resp.TransferEncoding, len(body))
+		}
+	}
+}
+
 // TestThreadCacheFollowsModeration checks after each moderator action that
 // the very next read shows the thread as it now is, and that submissions
 // waiting for moderation neither show nor cost a rebuild.
@@ -270,12 +304,13 @@ func TestThreadCacheConcurrentReadsSeeEveryApproval(t *testing.T) {
 func TestResponseCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	body := bytes.Repeat([]byte("x"), 100) // no gzip below minGzip
 	perEntry := int64(len("k00")+len("p00")+16+entryOverhead) + 100
-	rc := newResponseCache(5 * perEntry)
+	rc := newResponseCache(1 << 20)
+	rc.known.max = 5 * perEntry
 	ctx := context.Background()
 	builds := map[string]int{}
 	get := func(k string) {
 		t.Helper()
-		_, err := rc.get(ctx, k, []string{"p" + k[1:]}, func() ([]byte, error) { builds[k]++; return body, nil })
+		_, err := rc.get(ctx, k, []string{"p" + k[1:]}, func() ([]byte, bool, error) { builds[k]++; return body, true, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,20 +320,20 @@ func TestResponseCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	get("k00") // k00 is now the most recent; k01 the least
 	get("k05")
-	if size, n := rc.stats(); n != 5 || size > rc.max {
-		t.Fatalf("cache holds %d entries, %d bytes; want 5 within %d", n, size, rc.max)
+	if size, n := rc.stats(); n != 5 || size > rc.known.max {
+		t.Fatalf("cache holds %d entries, %d bytes; want 5 within %d", n, size, rc.known.max)
 	}
 	get("k00")
 	get("k01")
 	if builds["k00"] != 1 || builds["k01"] != 2 {
 		t.Errorf("builds = %v: want k00 kept (1 build) and k01 evicted (2 builds)", builds)
 	}
-	if len(rc.byPost) != rc.lru.Len() {
-		t.Errorf("the post index has %d posts for %d entries: evictions leak", len(rc.byPost), rc.lru.Len())
+	if len(rc.byPost) != rc.known.lru.Len() {
+		t.Errorf("the post index has %d posts for %d entries: evictions leak", len(rc.byPost), rc.known.lru.Len())
 	}
 
-	huge := bytes.Repeat([]byte("y"), int(rc.max))
-	r, err := rc.get(ctx, "huge", []string{"h"}, func() ([]byte, error) { return huge, nil })
+	huge := bytes.Repeat([]byte("y"), int(rc.known.max))
+	r, err := rc.get(ctx, "huge", []string{"h"}, func() ([]byte, bool, error) { return huge, true, nil })
 	if err != nil || !bytes.Equal(r.body, huge) {
 		t.Fatalf("an answer larger than the cache: %v", err)
 	}
@@ -318,10 +353,10 @@ func TestResponseCacheInvalidatedDuringBuild(t *testing.T) {
 	results := make(chan string, 4)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) {
+		r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) {
 			close(started)
 			<-release
-			return []byte("old"), nil
+			return []byte("old"), true, nil
 		})
 		if err != nil {
 			t.Error(err)
@@ -331,7 +366,7 @@ func TestResponseCacheInvalidatedDuringBuild(t *testing.T) {
 	<-started
 	for range 3 { // readers that arrive during the build share it
 		wg.Go(func() {
-			r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) { return []byte("second build"), nil })
+			r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) { return []byte("second build"), true, nil })
 			if err != nil {
 				t.Error(err)
 			}
@@ -350,7 +385,7 @@ func TestResponseCacheInvalidatedDuringBuild(t *testing.T) {
 			t.Errorf("a reader that came during the build got %q, not the shared build", got)
 		}
 	}
-	r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) { return []byte("new"), nil })
+	r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) { return []byte("new"), true, nil })
 	if err != nil || string(r.body) != "new" {
 		t.Fatalf("after the invalidation: %q, %v; want a fresh build", r.body, err)
 	}
@@ -363,14 +398,14 @@ func TestResponseCacheForgetsFailedBuilds(t *testing.T) {
 	rc := newResponseCache(1 << 20)
 	ctx := context.Background()
 	boom := errors.New("disk on fire")
-	if _, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) { return nil, false, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the build's error", err)
 	}
 	func() {
 		defer func() { _ = recover() }()
-		_, _ = rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) { panic("bug") })
+		_, _ = rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) { panic("bug") })
 	}()
-	r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, error) { return []byte("ok"), nil })
+	r, err := rc.get(ctx, "k", []string{"p"}, func() ([]byte, bool, error) { return []byte("ok"), true, nil })
 	if err != nil || string(r.body) != "ok" {
 		t.Fatalf("after a failed and a panicking build: %v, %v; want a fresh build", r, err)
 	}
@@ -420,5 +455,59 @@ func TestBenchCeilingRoute(t *testing.T) {
 	ceiling := on.do(t, httptest.NewRequest(http.MethodGet, "/api/bench/ceiling?post=/p", nil), http.StatusOK)
 	if !bytes.Equal(ceiling.Body.Bytes(), thread.Body.Bytes()) || ceiling.Header().Get("ETag") != thread.Header().Get("ETag") {
 		t.Errorf("the ceiling answers other bytes than the thread:\n%s\n%s", ceiling.Body, thread.Body)
+	}
+}
+
+// TestStrangersCannotEvictAHotThread floods the server with what anyone
+// may ask for, counts of new sets of keys and threads of posts that do not
+// exist, many times the cache's size: the popular thread stays cached, the
+// cache stays within its size, and counts are still cached.
+func TestStrangersCannotEvictAHotThread(t *testing.T) {
+	const size = 1 << 20
+	ps := newPerfServer(t, Config{CacheSize: size})
+	ps.seed(t, "/popular", 200, true)
+	ps.seed(t, "/quiet", 1, true)
+	ps.getThread(t, "/popular", "Accept-Encoding", "gzip")
+	hot := ps.srv.cache.builds.Load()
+	ps.getThread(t, "/popular", "Accept-Encoding", "gzip")
+	if ps.srv.cache.builds.Load() != hot {
+		t.Fatal("the popular thread was not cached to begin with")
+	}
+
+	var flood int64 // bytes the answers would take in the cache
+	for i := range 6000 {
+		q := url.Values{}
+		for j := range 5 {
+			q.Add("post", fmt.Sprintf("/stranger/%d/%d", i, j))
+		}
+		q.Add("post", "/quiet")
+		rec := ps.do(t, httptest.NewRequest(http.MethodGet, "/api/counts?"+q.Encode(), nil), http.StatusOK)
+		flood += int64(rec.Body.Len()) + entryOverhead
+		if i%4 == 0 {
+			_, rec := ps.getThread(t, fmt.Sprintf("/stranger/%d", i))
+			flood += int64(rec.Body.Len()) + entryOverhead
+		}
+	}
+	if flood < 2*size {
+		t.Fatalf("the flood was only %d bytes of answers; it must exceed the cache", flood)
+	}
+
+	builds := ps.srv.cache.builds.Load()
+	ps.getThread(t, "/popular", "Accept-Encoding", "gzip")
+	if n := ps.srv.cache.builds.Load() - builds; n != 0 {
+		t.Errorf("after the flood the popular thread was built again (%d builds): strangers evicted it", n)
+	}
+	if total, _ := ps.srv.cache.stats(); total > size {
+		t.Errorf("the cache holds %d bytes, over its size %d", total, size)
+	}
+	if g := &ps.srv.cache.guests; g.size > g.max || g.size < g.max/2 {
+		t.Errorf("the guest segment holds %d bytes of %d: the flood should fill it, and no more", g.size, g.max)
+	}
+
+	// Counts are still cached, in their own share.
+	countsOf(t, ps, "/popular", "/quiet")
+	builds = ps.srv.cache.builds.Load()
+	if got, _ := countsOf(t, ps, "/quiet", "/popular"); got["/popular"] != 200 || ps.srv.cache.builds.Load() != builds {
+		t.Errorf("counts %v, %d builds: want 200 for /popular, from the cache", got, ps.srv.cache.builds.Load()-builds)
 	}
 }

@@ -1,14 +1,7 @@
-// Parley comment widget. Paste where comments should appear:
-//
-//   <div id="parley" data-post="/2015/12/xi-wuzhen"></div>
-//   <script src="https://comments.example.com/embed.js" async></script>
-//
-// Every element matching #parley or [data-parley] becomes a widget, rendered in
-// its own Shadow DOM so that neither the page's styles nor ours leak across.
-// Every [data-parley-count="KEY"] element gets the post's count text. The
-// script talks only to the origin it was loaded from, sets no cookies, and
-// builds its DOM with elements and textContent: the only HTML it inserts is
-// the server's sanitized comment HTML. docs/widget.md documents the options.
+// Parley comment widget (docs/widget.md). Every #parley or [data-parley]
+// element becomes a widget in its own Shadow DOM; [data-parley-count="KEY"]
+// elements get the post's count. No cookies; only the server's sanitized
+// comment HTML is ever inserted as HTML.
 (() => {
   'use strict';
   const script = document.currentScript;

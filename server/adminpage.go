@@ -238,7 +238,8 @@ type queueView struct {
 // answers, so that a moderator reads it in context.
 type queueItem struct {
 	*moderation.Comment
-	ReplyTo *replyParent
+	ReplyTo  *replyParent
+	AllSites bool // the queue mixes sites, so each comment names its own
 }
 
 // replyParent is what the queue shows of a reply's parent: its author and
@@ -258,7 +259,7 @@ func (s *Server) queue(ctx context.Context, actor moderation.Actor, q moderation
 	view.Next = next
 	parents := map[string]*replyParent{}
 	for _, c := range comments {
-		item := queueItem{Comment: c}
+		item := queueItem{Comment: c, AllSites: q.Site == moderation.AllSites}
 		if c.Parent != "" {
 			if parents[c.Parent] == nil {
 				parents[c.Parent], err = s.replyParent(ctx, actor, c.Site, c.Parent)

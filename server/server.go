@@ -106,7 +106,7 @@ func (s *Server) routes() {
 	// closure per middleware per request; this chain ends in a call of
 	// whatever handler the router found, so it is built once.
 	s.root = applyMiddleware(func(c echo.Context) error { return c.Handler()(c) },
-		newRequestIDs(s.cfg.TrustedProxies).middleware, s.measure, s.logRequests, middleware.Recover(), securityHeaders)
+		newRequestIDs(s.cfg.TrustedProxies).middleware, s.observe, middleware.Recover(), securityHeaders)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/metrics", s.handleMetrics)

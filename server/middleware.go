@@ -163,6 +163,10 @@ var (
 	publicCache       = []string{publicCacheControl}
 	contentTypeJSON   = []string{echo.MIMEApplicationJSONCharsetUTF8}
 	contentEncodingGz = []string{"gzip"}
+	// the Vary of an answer that has a gzip encoding, without and with the
+	// CORS middleware's Vary: Origin
+	varyEncoding       = []string{echo.HeaderAcceptEncoding}
+	varyOriginEncoding = []string{echo.HeaderOrigin, echo.HeaderAcceptEncoding}
 )
 
 // cors lets the allowed blog origins call the public API, without credentials.

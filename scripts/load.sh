@@ -128,15 +128,34 @@ stop_bare() {
 
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$server_pid/status"; }
 
+# cpu_ticks URL: the CPU time (user + system, in clock ticks) used so far by
+# the process that serves URL: the bare ceiling or the server.
+cpu_ticks() {
+  local pid=$server_pid
+  [[ -n $bare_pid && $1 == "http://127.0.0.1:$bare_port"* ]] && pid=$bare_pid
+  awk '{print $14 + $15}' "/proc/$pid/stat"
+}
+
+# cpu_us T0 T1 RESULT: the CPU time per request, in µs, of a run that began
+# at T0 ticks, ended at T1 and gave the wrk RESULT line. Steadier than
+# req/s on a shared machine: it does not count the time spent waiting.
+cpu_us() {
+  local n; n=$(grep -o 'requests=[0-9]*' <<<"$3" | cut -d= -f2)
+  awk -v t="$(( $2 - $1 ))" -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", n ? t * 1e6 / hz / n : 0}'
+}
+
 # measure LABEL PATH [wrk flags…]: one wrk run against the server (or a
 # whole URL), recorded in $results.
 measure() {
   local label=$1 url=$2; shift 2
   [[ $url == http* ]] || url="http://127.0.0.1:$port$url"
-  local out
+  local out t0 t1
+  t0=$(cpu_ticks "$url")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s scripts/load.lua "$@" "$url" | grep '^RESULT')
-  echo "$label ${out#RESULT }" >>"$results"
-  echo "  $label: ${out#RESULT }" >&2
+  t1=$(cpu_ticks "$url")
+  out="${out#RESULT } cpu_us=$(cpu_us "$t0" "$t1" "$out")"
+  echo "$label $out" >>"$results"
+  echo "  $label: $out" >&2
   : >"$dir/server.log" # the request log is the server's real cost, not worth keeping
 }
 
@@ -148,15 +167,19 @@ side_by_side() {
   local la=$1 ua=$2 lb=$3 ub=$4; shift 4
   local half=$((CONNS / 2)) a b
   a=$(mktemp) b=$(mktemp)
+  local a0 b0 a1 b1
+  a0=$(cpu_ticks "$ua") b0=$(cpu_ticks "$ub")
   wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ua" >"$a" &
   local other=$!
   wrk -t1 -c$half -d"$DURATION" -s scripts/load.lua "$@" "$ub" >"$b"
   wait $other
-  for x in "$la $a" "$lb $b"; do
+  a1=$(cpu_ticks "$ua") b1=$(cpu_ticks "$ub")
+  for x in "$la $a $a0 $a1" "$lb $b $b0 $b1"; do
     set -- $x
     local out; out=$(grep '^RESULT' "$2")
-    echo "$1 ${out#RESULT }" >>"$results"
-    echo "  $1: ${out#RESULT }" >&2
+    out="${out#RESULT } cpu_us=$(cpu_us "$3" "$4" "$out")"
+    echo "$1 $out" >>"$results"
+    echo "  $1: $out" >&2
   done
   rm -f "$a" "$b"
   : >"$dir/server.log"
@@ -176,7 +199,15 @@ ratio() {
     awk '{v[NR]=$1} END {if (NR % 2) printf "%.2f", v[(NR+1)/2]; else printf "%.2f", (v[NR/2]+v[NR/2+1])/2}'
 }
 
-row() { printf "%-34s %10s %8s %8s %7s\n" "$1" "$(median "$2" rps)" "$(median "$2" p50_ms)" "$(median "$2" p99_ms)" "$(median "$2" errors)"; }
+# cpu_ratio A B: the median over runs of A's CPU per request / B's, run by run.
+cpu_ratio() {
+  paste <(grep "^$1 " "$results" | grep -o 'cpu_us=[0-9.]*' | cut -d= -f2) \
+        <(grep "^$2 " "$results" | grep -o 'cpu_us=[0-9.]*' | cut -d= -f2) |
+    awk '$2 > 0 {print $1/$2}' | sort -g |
+    awk '{v[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) printf "%.2f", v[(NR+1)/2]; else printf "%.2f", (v[NR/2]+v[NR/2+1])/2}'
+}
+
+row() { printf "%-34s %10s %8s %8s %7s %7s\n" "$1" "$(median "$2" rps)" "$(median "$2" p50_ms)" "$(median "$2" p99_ms)" "$(median "$2" errors)" "$(median "$2" cpu_us)"; }
 
 gzip_h="Accept-Encoding: gzip"
 submission='{"post":"/popular","author":"Load","email":"load@example.com","body":"Comment {n} sent by the load test, with *a little* Markdown."}'
@@ -215,7 +246,7 @@ paths() {
   stop
   echo
   echo "GET $thread (200 approved comments), $CONNS connections; load average now $(cut -d' ' -f1-3 /proc/loadavg):"
-  printf "%-34s %10s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors
+  printf "%-34s %10s %8s %8s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors "CPU µs"
   row "bare ceiling, gzip" bare-gzip
   row "thread, gzip" thread-gzip
   row "bare ceiling, identity" bare
@@ -231,6 +262,8 @@ paths() {
   echo "  back to back, $CONNS connections, identity: $(ratio thread bare)"
   echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, gzip:     $(ratio sbs-thread-gzip sbs-bare-gzip)"
   echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio sbs-thread sbs-bare)"
+  echo "bare ceiling's CPU per request / the thread's (steadier: no waiting counted), side by side:"
+  echo "  gzip: $(cpu_ratio sbs-bare-gzip sbs-thread-gzip)  identity: $(cpu_ratio sbs-bare sbs-thread)"
   [ -n "$only_thread" ] || echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
   echo "RSS after the runs: ${rss} MB"
 }

@@ -66,7 +66,8 @@ func benchSubmit(b *testing.B, tune func(db *storage.DB)) {
 }
 
 // BenchmarkThread reads a post with 200 approved comments, as a browser does
-// (gzip), from 50 concurrent readers: through the read cache ("cached"),
+// (gzip), from 50 concurrent readers: through the read cache ("cached"; with
+// the request metrics on too, "served"),
 // with the cache off ("cache-off", storage and encoding on every read), and
 // from the bytes-in-memory ceiling route ("ceiling").
 func BenchmarkThread(b *testing.B) {
@@ -76,6 +77,8 @@ func BenchmarkThread(b *testing.B) {
 		path string
 	}{
 		{"cached", Config{}, "/api/comments?post=/popular"},
+		// as "parley serve" runs it: with the request metrics too
+		{"served", Config{Metrics: servedMetrics}, "/api/comments?post=/popular"},
 		{"cache-off", Config{CacheSize: -1}, "/api/comments?post=/popular"},
 		{"ceiling", Config{BenchCeiling: true}, "/api/bench/ceiling?post=/popular"},
 	} {

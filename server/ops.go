@@ -12,22 +12,6 @@ import (
 	"parley/moderation"
 )
 
-// measure records each request's latency by route template. It runs
-// outside logRequests, which has already turned errors into responses, so
-// the status it sees is the one the client got.
-func (s *Server) measure(next echo.HandlerFunc) echo.HandlerFunc {
-	if s.cfg.Metrics == nil {
-		return next
-	}
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		aborted, _ := c.Get(abortedKey).(bool)
-		s.cfg.Metrics.ObserveRequest(c.Request().Method, c.Path(), c.Response().Status, aborted, time.Since(start))
-		return err
-	}
-}
-
 // handleHealth answers while the process serves: for a liveness probe.
 func (s *Server) handleHealth(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")

@@ -12,9 +12,14 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"parley/metrics"
 	"parley/moderation"
 	"parley/storage"
 )
+
+// servedMetrics, as Config.Metrics of newPerfServer, asks for the server's
+// own metrics registry over its database, as "parley serve" has.
+var servedMetrics = new(metrics.Metrics)
 
 // benchWriters is how many clients submit at once in the write benchmarks, as in
 // the target ("50 concurrent writers").
@@ -45,6 +50,9 @@ func newPerfServerLogging(b testing.TB, cfg Config, log *slog.Logger) *perfServe
 	svc, err := moderation.NewService(context.Background(), db, moderation.Options{})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if cfg.Metrics == servedMetrics {
+		cfg.Metrics = metrics.New(svc, db)
 	}
 	cfg.PublicURL = "http://127.0.0.1:8080"
 	srv, err := New(cfg, svc, log)

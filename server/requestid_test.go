@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 // logLines is a log sink that tests read back as JSON lines.
@@ -151,5 +153,52 @@ func TestNoAccessLog(t *testing.T) {
 	defer logs.mu.Unlock()
 	if logs.buf.Len() != 0 {
 		t.Errorf("log with the access log off:\n%s", logs.buf.String())
+	}
+}
+
+// TestRootChainAroundEveryAnswer: the middleware every request goes through
+// (built once, see Server.ServeHTTP) wraps matched routes, unmatched paths,
+// wrong methods and a handler that panics alike: each answer is named,
+// carries the security headers and is logged with every field and the
+// status the client got. (The panic's stack goes to Echo's logger.)
+func TestRootChainAroundEveryAnswer(t *testing.T) {
+	logs := &logLines{}
+	ps := newPerfServerLogging(t, Config{Metrics: servedMetrics}, slog.New(slog.NewJSONHandler(logs, nil)))
+	ps.srv.echo.GET("/boom", func(echo.Context) error { panic("bug") })
+	ts := httptest.NewServer(ps.srv)
+	t.Cleanup(ts.Close)
+	cases := []struct {
+		method, path, route string
+		status              int
+	}{
+		{http.MethodGet, "/api/comments?post=/p", "/api/comments", http.StatusOK},
+		{http.MethodGet, "/nowhere", "", http.StatusNotFound},
+		{http.MethodDelete, "/healthz", "/healthz", http.StatusNotFound}, // Echo's answer, with Allow
+		{http.MethodGet, "/boom", "/boom", http.StatusInternalServerError},
+	}
+	var ids []string
+	for _, tc := range cases {
+		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("X-Request-ID") == "" ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") == "" {
+			t.Errorf("%s %s: %d %v; want %d, named, with the security headers", tc.method, tc.path, resp.StatusCode, resp.Header, tc.status)
+		}
+		ids = append(ids, resp.Header.Get("X-Request-ID"))
+	}
+	lines := logs.requests(t)
+	if len(lines) != len(cases) {
+		t.Fatalf("%d request lines, want %d", len(lines), len(cases))
+	}
+	for i, l := range lines {
+		tc := cases[i]
+		if l["request_id"] != ids[i] || l["method"] != tc.method || l["route"] != tc.route ||
+			l["status"] != float64(tc.status) || l["bytes"] == nil || l["duration"] == nil || l["level"] != "INFO" || l["time"] == nil {
+			t.Errorf("%s %s logged as %v", tc.method, tc.path, l)
+		}
 	}
 }

@@ -68,7 +68,7 @@ func serveResponse(c echo.Context, r *response) error {
 	h := c.Response().Header()
 	body, etag, length := r.body, r.etag, r.bodyLen
 	if r.gzipped != nil {
-		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+		addVaryEncoding(h)
 		if acceptsGzip(c.Request().Header.Get(echo.HeaderAcceptEncoding)) {
 			body, etag, length = r.gzipped, r.gzipETag, r.gzipLen
 			h[echo.HeaderContentEncoding] = contentEncodingGz
@@ -86,6 +86,20 @@ func serveResponse(c echo.Context, r *response) error {
 	c.Response().WriteHeader(http.StatusOK)
 	_, err := c.Response().Write(body)
 	return err
+}
+
+// addVaryEncoding adds Accept-Encoding to the Vary of h with the values
+// built once for the usual cases (nothing yet, or the Origin the CORS
+// middleware adds), instead of growing a slice per answer.
+func addVaryEncoding(h http.Header) {
+	switch v := h[echo.HeaderVary]; {
+	case len(v) == 0:
+		h[echo.HeaderVary] = varyEncoding
+	case len(v) == 1 && v[0] == echo.HeaderOrigin:
+		h[echo.HeaderVary] = varyOriginEncoding
+	default:
+		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	}
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip (or *) listed without

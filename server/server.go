@@ -61,6 +61,9 @@ type Server struct {
 	pages    *adminPages
 	cache    *responseCache
 	events   *eventHub // the admin page's live queue (events.go)
+	// root is what every request goes through, around its route: built
+	// once in routes, see ServeHTTP.
+	root echo.HandlerFunc
 }
 
 // Limits of request bodies, enforced before anything is read.
@@ -100,7 +103,12 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 // routes is the one route table, grouped by who may call.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(newRequestIDs(s.cfg.TrustedProxies).middleware, s.measure, s.logRequests, middleware.Recover(), securityHeaders)
+	// Around every request, matched or not, in this order. Not e.Use: Echo
+	// wraps its root middleware around each request's handler anew, a
+	// closure per middleware per request; this chain ends in a call of
+	// whatever handler the router found, so it is built once.
+	s.root = applyMiddleware(func(c echo.Context) error { return c.Handler()(c) },
+		newRequestIDs(s.cfg.TrustedProxies).middleware, s.observe, middleware.Recover(), securityHeaders)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/metrics", s.handleMetrics)
@@ -153,8 +161,27 @@ func (s *Server) routes() {
 	e.POST("/api/admin/import", s.handleImport, s.requireModerator)
 }
 
-// ServeHTTP makes the server an http.Handler, for tests and embedding.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP makes the server an http.Handler. It does what Echo's own
+// ServeHTTP does (Parley has no host routers and no Pre middleware), except
+// that the root middleware (s.root) is built once instead of per request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e := s.echo
+	c := e.AcquireContext()
+	c.Reset(r, w)
+	e.Router().Find(r.Method, echo.GetPath(r), c)
+	if err := s.root(c); err != nil {
+		e.HTTPErrorHandler(err, c)
+	}
+	e.ReleaseContext(c)
+}
+
+// applyMiddleware wraps h in mw, the first outermost.
+func applyMiddleware(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
 
 // Timeouts protect the server from slow or stuck clients.
 const (

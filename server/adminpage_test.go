@@ -72,7 +72,7 @@ func TestQueueShowsReplyParents(t *testing.T) {
 	for _, path := range []string{"/admin", "/api/admin/queue?status=pending"} {
 		body := e.do(request{method: http.MethodGet, path: path, cookie: cookie}).Body.String()
 		for _, want := range []string{
-			`<dt>Reply to</dt><dd><a href="/admin?post=%2Fhello&amp;status=approved#c-` + parent + `"><span dir="auto">Ada</span>: <q dir="auto">One two three four five six seven eight nine ten eleven twelve…</q></a></dd>`,
+			`<dt>Reply to</dt><dd><a href="/admin?post=%2Fhello&amp;site=default&amp;status=approved#c-` + parent + `"><span dir="auto">Ada</span>: <q dir="auto">One two three four five six seven eight nine ten eleven twelve…</q></a></dd>`,
 			`<dt>Reply to</dt><dd>a deleted comment (` + gone + `)</dd>`,
 		} {
 			if !strings.Contains(body, want) {

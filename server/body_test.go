@@ -122,9 +122,9 @@ func TestIncompleteBodiesAreClientErrors(t *testing.T) {
 
 	scrape := httptestRequest(t, srv, "/metrics", "metrics-secret")
 	for _, want := range []string{
-		`parley_submissions_total{outcome="aborted"} 3`,
-		`parley_submissions_total{outcome="error"} 0`,
-		`parley_submissions_total{outcome="refused"} 0`,
+		`parley_submissions_total{outcome="aborted",site="unknown"} 3`,
+		`parley_submissions_total{outcome="error",site="default"} 0`,
+		`parley_submissions_total{outcome="refused",site="default"} 0`,
 	} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("metrics lack %s", want)

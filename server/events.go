@@ -178,7 +178,16 @@ func (h *eventHub) close() {
 // itself after reconnectMillis (also after streamLifetime, when the server
 // ends the stream); the page then resyncs, as nothing is replayed.
 func (s *Server) handleEvents(c echo.Context) error {
-	st, err := s.events.subscribe(actorOf(c).Moderates)
+	// Every site the moderator works on, or the one site the page names.
+	actor := actorOf(c)
+	sees := actor.Moderates
+	if id := c.QueryParam("site"); id != "" && id != moderation.AllSites {
+		if !moderation.ValidSiteID(id) || !actor.Moderates(id) {
+			return moderation.ErrNotFound
+		}
+		sees = func(site string) bool { return site == id }
+	}
+	st, err := s.events.subscribe(sees)
 	if err != nil {
 		return err
 	}

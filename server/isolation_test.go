@@ -109,6 +109,9 @@ func TestSiteIsolationMatrix(t *testing.T) {
 		method, path, _ := strings.Cut(route, " ")
 		for _, id := range []string{published, pending} {
 			for _, asked := range []string{"b", "a"} {
+				if route == "GET "+eventsRoute && asked == "a" {
+					continue // a's own live stream stays open; TestEventHubKeepsSitesApart covers what it carries
+				}
 				p := strings.NewReplacer(":id", id, ":site", "b", ":name", "bea", ":token", "x").Replace(path)
 				p += "?" + url.Values{"site": {asked}, "format": {"ndjson"}, "status": {"approved"}}.Encode()
 				body := strings.ReplaceAll(bodies[route], "ID", id)

@@ -63,6 +63,12 @@ func TestRolesAsDocumented(t *testing.T) {
 		covered[r.method+" "+strings.SplitN(r.path, "?", 2)[0]] = true
 	}
 	for _, r := range g.srv.echo.Routes() {
+		// A site's own routes are decided by site roles (moderation/siteroles.go),
+		// not by this instance table: TestSiteIsolationMatrix and the sites
+		// tests hold them to docs/sites.md.
+		if strings.HasPrefix(r.Path, "/api/admin/sites") {
+			continue
+		}
 		if strings.HasPrefix(r.Path, "/api/admin") && r.Method != "echo_route_not_found" && !covered[r.Method+" "+r.Path] {
 			t.Errorf("route %s %s is not in adminRoutes: decide which permission it needs", r.Method, r.Path)
 		}

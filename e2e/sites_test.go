@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,5 +63,48 @@ func TestTwoSitesInTheBrowser(t *testing.T) {
 		shadow("#parley", `return root.textContent`))
 	if all := eval[string](t, browser, shadow("#parley", `return root.textContent`)); strings.Contains(all, "Only on beta.") {
 		t.Errorf("a page on alpha naming beta shows beta's thread: %s", all)
+	}
+}
+
+// TestSiteWidgetSettings: a site's widget settings are the defaults of its
+// widgets. A page whose tag says nothing shows the site's language (over the
+// page's <html lang="en">), theme and title source; a tag's data-lang and
+// data-theme still win.
+func TestSiteWidgetSettings(t *testing.T) {
+	w := startWidgetApp(t)
+	b := startBlog(t)
+	ctx := context.Background()
+	fr, dark, doc := "fr", "dark", "document"
+	if _, err := w.Svc.CreateSite(ctx, w.Owner, moderation.Site{ID: "gamma", Origins: []string{b.URL},
+		Settings: moderation.SiteSettings{Language: &fr, Theme: &dark, TitleSource: &doc}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.Svc.Submit(ctx, "gamma", moderation.Submission{Post: "/w", Author: "Ada", Email: "a@example.com",
+		Body: "Bonjour."}, moderation.Client{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Svc.Moderate(ctx, w.Owner, "gamma", []string{c.ID}, moderation.ActionApprove); err != nil {
+		t.Fatal(err)
+	}
+	browser := newBrowser(t)
+	emulateDark(t, browser, false)
+	background := shadow("#parley", `return getComputedStyle(root.querySelector('.root')).backgroundColor`)
+	for i, tc := range []struct{ attrs, heading, submit string }{
+		{``, "1 commentaire sur « Wuzhen »", "Publier le commentaire"},
+		{`data-lang="en" data-theme="light" data-title="Canals"`, "1 Comment on “Canals”", "Post comment"},
+	} {
+		do(t, browser, chromedp.Navigate(b.page("/w"+strconv.Itoa(i), "Wuzhen", w.embedTag(`data-post="/w" `+tc.attrs))))
+		waitReady(t, browser, "#parley")
+		if got := text(t, browser, "#parley", "h2"); got != tc.heading {
+			t.Errorf("tag %q: heading %q, want %q", tc.attrs, got, tc.heading)
+		}
+		if got := text(t, browser, "#parley", "button[type=submit]"); got != tc.submit {
+			t.Errorf("tag %q: submit button %q, want %q", tc.attrs, got, tc.submit)
+		}
+		bg := eval[string](t, browser, background)
+		if isDark := luminance(bg) < 0.2; isDark != (tc.attrs == "") {
+			t.Errorf("tag %q: background %s, want dark %v", tc.attrs, bg, tc.attrs == "")
+		}
 	}
 }

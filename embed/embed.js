@@ -68,9 +68,10 @@
   // Reading an option: the element's own data attribute, else the script tag's.
   const option = (el, name) => el.dataset[name] ?? script.dataset[name];
 
-  // strings returns the table for el, with the blogger's overrides applied.
-  function strings(el) {
-    let lang = option(el, 'lang') || document.documentElement.lang || 'en';
+  // strings returns the table for el (site: its site's language), with the
+  // blogger's overrides applied.
+  function strings(el, site) {
+    let lang = option(el, 'lang') || site || document.documentElement.lang || 'en';
     try {
       [lang] = Intl.getCanonicalLocales(lang);
     } catch {
@@ -228,8 +229,7 @@
       this.post = host.dataset.post || location.pathname;
       this.site = siteOf(host);
       const thread = this.fetchThread(); // first: the request runs while the rest is built
-      this.s = strings(host);
-      this.dates = new Intl.DateTimeFormat(this.s.lang, { dateStyle: 'long', timeStyle: 'short' });
+      this.lang(strings(host));
       this.nodes = new Map(); // comment id → its <li>
       this.pendingKey = 'parley:pending:' + base + (this.site ? '\n' + this.site : '') + '\n' + this.post;
       const fragment = host.querySelector('.parley-thread');
@@ -251,7 +251,7 @@
         if (button) this.openReply(button.closest('li'), button);
       });
       this.applyTheme();
-      // Until the thread is known the heading waits; an adopted fragment has one.
+      // Until the thread is known the heading waits, unless adopted.
       this.heading.textContent = this.headingText(this.list.querySelectorAll('li.parley-comment:not(.parley-deleted)').length);
       this.heading.hidden = !this.nodes.size;
       addEventListener('hashchange', () => this.reveal());
@@ -259,8 +259,15 @@
       this.load(thread).then(() => this.whenVisible(this.form));
     }
 
+    lang(s) {
+      this.s = s;
+      this.dates = new Intl.DateTimeFormat(s.lang, { dateStyle: 'long', timeStyle: 'short' });
+      if (this.frame) this.frame.lang = s.lang;
+      return this;
+    }
+
     applyTheme() {
-      const theme = this.host.dataset.theme || script.dataset.theme || 'light';
+      const theme = option(this.host, 'theme') || this.w?.theme || 'light';
       const dark = matchMedia('(prefers-color-scheme: dark)');
       const apply = () => this.frame.classList.toggle('dark', theme === 'dark' || (theme === 'auto' && dark.matches));
       if (theme === 'auto') dark.addEventListener('change', apply);
@@ -269,7 +276,8 @@
 
     headingText(n) {
       const count = countText(this.s, n);
-      const title = this.host.dataset.title;
+      const src = this.w?.title_source;
+      const title = this.host.dataset.title || (src == 'og' ? document.querySelector('meta[property="og:title"]')?.content : src == 'document' && document.title);
       return title ? fill(this.s.heading_title, { count, title }) : count;
     }
 
@@ -291,6 +299,10 @@
         return;
       }
       this.say('');
+      // The site's settings fill in what the tag leaves unsaid.
+      const s = strings(this.host, (this.w = data.widget)?.language);
+      if (s.lang != this.s.lang) this.form.replaceWith(this.form = this.lang(s).buildForm());
+      this.applyTheme();
       const complete = this.render(data);
       this.reveal();
       this.host.dispatchEvent(new CustomEvent('parley:ready', { bubbles: true, detail: { post: this.post, count: data.count } }));
@@ -303,11 +315,9 @@
     }
 
     // render brings the list in line with data, keeping every node that is
-    // already right (a server-rendered fragment is enhanced, not redrawn).
-    // Comments go in a whole thread (a top-level comment and its replies) at
-    // a time: the first FIRST comments, and the thread of a permalinked one,
-    // at once, so that the first frame shows them; the rest in slices while
-    // the page is idle. It resolves once every comment is in.
+    // already right (a server-rendered fragment is enhanced, not redrawn),
+    // a whole thread at a time (see FIRST; a permalinked one comes at once).
+    // It resolves once every comment is in.
     render(data) {
       const byId = new Map(data.comments.map((c) => [c.id, c]));
       const rootOf = (c) => {
@@ -658,10 +668,9 @@
 
   // Theming: the page sets --parley-* custom properties on the container;
   // everything else stays inside the shadow root. Top-level comments skip
-  // rendering while off screen (content-visibility), which keeps the first
-  // paint of a long thread short; a permalink lays them all out (.laid-out)
-  // so that its scroll lands true. That clips paint to each comment's box,
-  // so the box gets room for focus rings, taken from the widget's padding.
+  // rendering off screen (content-visibility): a short first paint; a
+  // permalink lays them all out (.laid-out) so its scroll lands true. That
+  // clips paint to each box, so the box gets room for focus rings.
   const CSS = `
 :host{display:block}
 .root{--text:var(--parley-text,#1f2328);--muted:var(--parley-muted,#57606a);--bg:var(--parley-background,#fff);

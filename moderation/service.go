@@ -16,14 +16,15 @@ import (
 // Service is the one door to Parley's rules: the server, the command line and
 // every later feature go through it, never to the Store directly.
 type Service struct {
-	store     Store
-	validator *Validator
-	renderer  *Renderer
-	now       func() time.Time
-	ipKey     []byte
-	checks    []Check
-	listeners []func(context.Context, Event)
-	spam      *spamModels // the classifier, one model per site (classify.go)
+	store         Store
+	validator     *Validator
+	renderer      *Renderer
+	now           func() time.Time
+	ipKey         []byte
+	checks        []Check
+	listeners     []func(context.Context, Event)
+	siteListeners []func(site string)
+	spam          *spamModels // the classifier, one model per site (classify.go)
 
 	defaults Settings // the instance's settings; see Options.Defaults
 	siteIx   atomic.Pointer[siteIndex]

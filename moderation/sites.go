@@ -77,7 +77,7 @@ func (s *Service) CreateSite(ctx context.Context, actor Actor, site Site) (SiteI
 	if err := s.store.PutSite(ctx, &site, true, entry); err != nil {
 		return SiteInfo{}, err
 	}
-	s.sitesChanged()
+	s.sitesChanged(site.ID)
 	return s.info(&site), nil
 }
 
@@ -111,7 +111,7 @@ func (s *Service) EditSite(ctx context.Context, actor Actor, id string, p SitePa
 	if err := s.store.PutSite(ctx, site, false, entry); err != nil {
 		return SiteInfo{}, err
 	}
-	s.sitesChanged()
+	s.sitesChanged(site.ID)
 	return s.info(site), nil
 }
 
@@ -131,7 +131,7 @@ func (s *Service) DeleteSite(ctx context.Context, actor Actor, id string, withCo
 	if err := s.store.DeleteSite(ctx, id, withComments, entry); err != nil {
 		return err
 	}
-	s.sitesChanged()
+	s.sitesChanged(id)
 	s.spam.forget(id)
 	// Nobody keeps rights on a site that is gone (a new one may take its id).
 	tokens, err := s.store.Tokens(ctx)
@@ -290,8 +290,49 @@ func (s *Service) SiteOrigins(ctx context.Context, id string) ([]string, error) 
 	return site.Origins, nil
 }
 
-// sitesChanged drops the site index after a change to sites.
-func (s *Service) sitesChanged() { s.siteIx.Store(nil) }
+// sitesChanged drops the site index after a change to a site, then tells
+// the site listeners (see SubscribeSites).
+func (s *Service) sitesChanged(id string) {
+	s.siteIx.Store(nil)
+	for _, fn := range s.siteListeners {
+		fn(id)
+	}
+}
+
+// SubscribeSites registers fn to hear the id of every site that was added,
+// edited or removed, after the change committed and the site index was
+// dropped: what was built from the old site (the read cache's answers carry
+// its widget settings) is stale. Register listeners before serving.
+func (s *Service) SubscribeSites(fn func(site string)) {
+	s.siteListeners = append(s.siteListeners, fn)
+}
+
+// Widget is what the widget takes from its site where its embed tag says
+// nothing. Language is empty unless the site chose one: the page's
+// <html lang> then decides, as before sites had settings.
+type Widget struct {
+	Language    string `json:"language"`
+	Theme       string `json:"theme"`
+	TitleSource string `json:"title_source"`
+}
+
+// Widget returns a site's widget settings in effect.
+func (s *Service) Widget(ctx context.Context, id string) (Widget, error) {
+	ix, err := s.index(ctx)
+	if err != nil {
+		return Widget{}, err
+	}
+	site, ok := ix.byID[id]
+	if !ok {
+		return Widget{}, ErrNotFound
+	}
+	eff := site.Settings.In(s.defaults)
+	w := Widget{Theme: eff.Theme, TitleSource: eff.TitleSource}
+	if site.Settings.Language != nil {
+		w.Language = *site.Settings.Language
+	}
+	return w, nil
+}
 
 // SeedDefaultOrigins gives the default site these origins when it has none:
 // the upgrade from before sites leaves it without, and serve's --origins
@@ -321,7 +362,7 @@ func (s *Service) SeedDefaultOrigins(ctx context.Context, origins []string) ([]s
 	if err := s.store.PutSite(ctx, site, false, entry); err != nil {
 		return nil, err
 	}
-	s.sitesChanged()
+	s.sitesChanged(site.ID)
 	return site.Origins, nil
 }
 

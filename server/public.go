@@ -147,6 +147,7 @@ type thread struct {
 	Post     string              `json:"post"`
 	Count    int                 `json:"count"`
 	Comments []moderation.Public `json:"comments"`
+	Widget   moderation.Widget   `json:"widget"` // the site's defaults for what the embed tag leaves unsaid
 }
 
 // handleThread serves a post's approved comments, encoded once per change
@@ -176,7 +177,11 @@ func (s *Server) encodeThread(ctx context.Context, site, post string) ([]byte, b
 	if err != nil {
 		return nil, false, err
 	}
-	t := thread{Post: post, Comments: comments}
+	w, err := s.svc.Widget(ctx, site)
+	if err != nil {
+		return nil, false, err
+	}
+	t := thread{Post: post, Comments: comments, Widget: w}
 	for _, pc := range comments {
 		if !pc.Deleted {
 			t.Count++

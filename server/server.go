@@ -90,6 +90,7 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	}
 	s.cache = newResponseCache(cmp.Or(cfg.CacheSize, DefaultCacheSize))
 	svc.Subscribe(s.cache.listen)
+	svc.SubscribeSites(s.cache.dropSite)
 	s.events = newEventHub(maxEventStreams)
 	svc.Subscribe(s.events.listen)
 	e := s.echo

@@ -168,3 +168,64 @@ func TestSitesAPI(t *testing.T) {
 		t.Errorf("sites: %+v", list.Sites)
 	}
 }
+
+// TestThreadWidgetSettings: the public thread carries its site's widget
+// settings, and a change to them reaches readers at once: the site's cached
+// answers are dropped, another site's stay.
+func TestThreadWidgetSettings(t *testing.T) {
+	e := twoSites(t)
+	owner := moderation.Actor{Name: "owner", Role: moderation.RoleOwner}
+	for _, site := range []string{"a", "b"} {
+		if c := e.request(http.MethodPost, "/api/comments", map[string]string{"post": "/p", "author": "Ada", "email": "ada@example.com",
+			"body": "on " + site}, "Origin", "https://"+site+".example").Code; c != http.StatusAccepted {
+			t.Fatalf("post on %s: %d", site, c)
+		}
+		page, _, err := e.svc.Comments(context.Background(), owner, moderation.Query{Site: site, Status: moderation.StatusPending})
+		if err != nil || len(page) != 1 {
+			t.Fatalf("site %s's queue: %+v, %v", site, page, err)
+		}
+		if _, err := e.svc.Moderate(context.Background(), owner, site, []string{page[0].ID}, moderation.ActionApprove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(site string) moderation.Widget {
+		rec := e.request(http.MethodGet, "/api/comments?post=/p", nil, "Origin", "https://"+site+".example")
+		wantStatus(t, rec, http.StatusOK)
+		got := decode[thread](t, rec)
+		if got.Count != 1 || !strings.Contains(got.Comments[0].HTML, "on "+site) {
+			t.Fatalf("%s's thread: %+v", site, got)
+		}
+		return got.Widget
+	}
+	// Nothing chosen: the instance defaults, and no language, so that the
+	// page's <html lang> still decides.
+	defaults := moderation.Widget{Theme: "light", TitleSource: "data-title"}
+	for _, site := range []string{"a", "b"} {
+		if w := read(site); w != defaults {
+			t.Errorf("%s before the edit: %+v, want %+v", site, w, defaults)
+		}
+	}
+	builds := e.srv.cache.builds.Load()
+	read("a")
+	read("b")
+	if n := e.srv.cache.builds.Load() - builds; n != 0 {
+		t.Fatalf("the threads were built again %d times: not cached, so the test proves nothing", n)
+	}
+	token, _, err := e.svc.CreateToken(context.Background(), "owner", moderation.RoleOwner, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.request(http.MethodPatch, "/api/admin/sites/a", map[string]any{"settings": map[string]any{
+		"language": "fr", "theme": "dark", "title_source": "og"}}, "Authorization", "Bearer "+token)
+	wantStatus(t, rec, http.StatusOK)
+	builds = e.srv.cache.builds.Load()
+	if w, want := read("a"), (moderation.Widget{Language: "fr", Theme: "dark", TitleSource: "og"}); w != want {
+		t.Errorf("a after the edit: %+v, want %+v", w, want)
+	}
+	if w := read("b"); w != defaults {
+		t.Errorf("b after a's edit: %+v", w)
+	}
+	if n := e.srv.cache.builds.Load() - builds; n != 1 {
+		t.Errorf("%d threads built after a's edit, want 1 (a's only)", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -182,6 +183,21 @@ func (rc *responseCache) invalidate(post string) {
 	defer rc.mu.Unlock()
 	for e := range rc.byPost[post] {
 		rc.remove(e)
+	}
+}
+
+// dropSite drops every response of a site: a change to the site's settings
+// changes its threads' answers (their widget settings). Sites change rarely,
+// so a walk over the cached posts is cheap enough.
+func (rc *responseCache) dropSite(site string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for post, es := range rc.byPost {
+		if strings.HasPrefix(post, cacheKey(site, "")) {
+			for e := range es {
+				rc.remove(e)
+			}
+		}
 	}
 }
 

@@ -49,7 +49,7 @@ func TestNotificationsPerSite(t *testing.T) {
 	if len(m.To) != 1 || m.To[0] != "bea@example.com" {
 		t.Fatalf("beta's comment mailed to %v", m.To)
 	}
-	if want := "[Beta Blog] New comment by Ada on /posts/hello"; m.Subject != want {
+	if want := "[Beta Blog] New comment by \u2068Ada\u2069 on /posts/hello"; m.Subject != want {
 		t.Errorf("subject %q, want %q", m.Subject, want)
 	}
 	if from := m.Header.Get("From"); !strings.Contains(from, sender) {

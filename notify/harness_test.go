@@ -380,3 +380,18 @@ func links(t testing.TB, body string) (approve, reject []string) {
 	}
 	return approve, reject
 }
+
+// startMailAndHook starts the app with a mail server and a webhook receiver
+// that live as long as the test.
+func startMailAndHook(t *testing.T) (*mailServer, *hookReceiver, *app) {
+	t.Helper()
+	ms := startMailServer(t, "127.0.0.1:0", nil, false)
+	hook := &hookReceiver{}
+	ts := httptest.NewServer(hook)
+	t.Cleanup(ts.Close)
+	a := startApp(t, appOptions{}, func(cfg *notify.Config) {
+		smtpTo(ms)(cfg)
+		cfg.Webhooks = []string{ts.URL}
+	})
+	return ms, hook, a
+}

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,14 +14,7 @@ import (
 // email, not in the "published" email to an address the commenter typed,
 // and not in the webhook, whose post_url is empty. A key on the blog is.
 func TestPostKeysLinkOnlyToTheBlog(t *testing.T) {
-	ms := startMailServer(t, "127.0.0.1:0", nil, false)
-	hook := &hookReceiver{}
-	ts := httptest.NewServer(hook)
-	defer ts.Close()
-	a := startApp(t, appOptions{}, func(cfg *notify.Config) {
-		smtpTo(ms)(cfg)
-		cfg.Webhooks = []string{ts.URL}
-	})
+	ms, hook, a := startMailAndHook(t)
 	a.addModerator(t, "alice", "alice@example.com", moderation.EmailImmediate)
 
 	const hostile = "http://blog.example@evil.example/login"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -17,14 +16,7 @@ import (
 // name; its moderation link works for them; the webhook body carries the
 // site; the default site's moderator hears nothing of it.
 func TestNotificationsPerSite(t *testing.T) {
-	ms := startMailServer(t, "127.0.0.1:0", nil, false)
-	hook := &hookReceiver{}
-	ts := httptest.NewServer(hook)
-	defer ts.Close()
-	a := startApp(t, appOptions{}, func(cfg *notify.Config) {
-		smtpTo(ms)(cfg)
-		cfg.Webhooks = []string{ts.URL}
-	})
+	ms, hook, a := startMailAndHook(t)
 	ctx := context.Background()
 	owner := moderation.Actor{Name: "test", Role: moderation.RoleOwner}
 	sender := "Beta Comments"

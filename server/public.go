@@ -161,7 +161,8 @@ func (s *Server) handleThread(c echo.Context) error {
 		return err
 	}
 	ctx, post := c.Request().Context(), c.QueryParam("post")
-	resp, err := s.cache.get(ctx, "thread\x00"+cacheKey(site, post), []string{cacheKey(site, post)}, func() ([]byte, bool, error) {
+	key := cacheKey(site, post)
+	resp, err := s.cache.get(ctx, "thread\x00"+key, []string{key}, func() ([]byte, bool, error) {
 		return s.encodeThread(ctx, site, post)
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // cli runs a parley command as a user would, returning exit code and output.
@@ -77,7 +77,7 @@ func TestModeratorAdd(t *testing.T) {
 
 func TestCommandsRefuseAHeldDatabase(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "parley.db")
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +103,9 @@ func TestUsageErrors(t *testing.T) {
 
 // openData opens a database file the way the commands do; the caller closes
 // it before running another command on the same file.
-func openData(t *testing.T, data string) (*storage.DB, *moderation.Service) {
+func openData(t *testing.T, data string) (*bolt.DB, *moderation.Service) {
 	t.Helper()
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 // pipeline configured by cfg, for serve (and the blocklist command, which
 // edits the pipeline's blocklist). Other commands use openService: imported
 // comments must not be judged as if a bot had just sent them.
-func openGuarded(ctx context.Context, cfg *config) (*storage.DB, *moderation.Service, *moderation.SpamFilter, error) {
-	db, err := storage.Open(cfg.data)
+func openGuarded(ctx context.Context, cfg *config) (moderation.Store, *moderation.Service, *moderation.SpamFilter, error) {
+	db, err := storage.Open(ctx, cfg.data)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -10,12 +10,12 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 func moderatorPrefs(t *testing.T, path, name string) moderation.NotifyPrefs {
 	t.Helper()
-	db, err := storage.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 // openService opens the database and builds the service on it.
-func openService(ctx context.Context, cfg *config) (*storage.DB, *moderation.Service, error) {
-	db, err := storage.Open(cfg.data)
+func openService(ctx context.Context, cfg *config) (moderation.Store, *moderation.Service, error) {
+	db, err := storage.Open(ctx, cfg.data)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // runSpamCLI runs parley with args and returns its exit code and output.
@@ -56,7 +56,7 @@ func TestBlocklistCommand(t *testing.T) {
 			t.Fatalf("parley %s failed without saying why", strings.Join(s.args, " "))
 		}
 	}
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestBlocklistCommand(t *testing.T) {
 // form token) with a clock the test controls.
 func seed(t *testing.T, data string, clock func() time.Time, emails ...string) {
 	t.Helper()
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestHousekeep(t *testing.T) {
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
 	seed(t, data, clock, "bot@example.com")
 
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 func transferFixture(t *testing.T, name string) string {
@@ -119,7 +119,7 @@ func TestCLIBackupRestores(t *testing.T) {
 // export, import and backup say so and fail instead of hanging.
 func TestCLICommandsRefuseAHeldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
-	held, err := storage.Open(path)
+	held, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // ledger is what the clients were told: every comment the server
@@ -148,7 +148,7 @@ func (l *ledger) moderator(ctx context.Context, t *testing.T, base, token string
 func (l *ledger) verify(t *testing.T, data string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatalf("reopen after the kill: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // TestFullDiskRefusesWritesAndKeepsReading runs the server on a 2 MiB tmpfs,
@@ -130,7 +130,7 @@ func TestFullDiskRefusesWritesAndKeepsReading(t *testing.T) {
 	}
 
 	p.signal(t, syscall.SIGTERM, 30*time.Second)
-	db, err := storage.Open(data)
+	db, err := bolt.Open(data)
 	if err != nil {
 		t.Fatal(err)
 	}

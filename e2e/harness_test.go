@@ -15,13 +15,13 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // app is a running Parley: the real server on 127.0.0.1 over a real bbolt file.
 type app struct {
 	URL   string
-	DB    *storage.DB
+	DB    *bolt.DB
 	Svc   *moderation.Service
 	Owner moderation.Actor // acts as the site owner, for setting up tests
 	HTTP  *httptest.Server // for breaking connections
@@ -31,7 +31,7 @@ type app struct {
 func startApp(t *testing.T) *app {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

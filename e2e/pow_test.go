@@ -15,7 +15,7 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // powPage runs, in the browser, the proof-of-work algorithm the widget uses:
@@ -62,7 +62,7 @@ type powTrial struct {
 func startPoWApp(tb testing.TB, maxNumber int) (string, *moderation.Service) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(tb.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(tb.TempDir(), "parley.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // startFails runs a command that must refuse to start: it must exit 1
@@ -29,7 +29,7 @@ func startFails(t *testing.T, bin, data, want string, args ...string) {
 	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
 		t.Errorf("parley %s crashed instead of explaining:\n%s", args[0], stderr)
 	}
-	if limit := storage.OpenTimeout + 10*time.Second; took > limit {
+	if limit := bolt.OpenTimeout + 10*time.Second; took > limit {
 		t.Errorf("parley %s took %v to give up, more than %v", args[0], took, limit)
 	}
 }

@@ -19,12 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"parley/moderation"
-	"parley/storage"
 )
 
 // Source is what the metrics read from the database at each scrape.
 type Source interface {
-	Stats() storage.Stats
+	Stats() moderation.StoreStats
 	OutboxDepth(ctx context.Context) (map[string]int, error)
 }
 
@@ -197,29 +196,22 @@ func (m *Metrics) Handler() http.Handler {
 type dbCollector struct{ src Source }
 
 var (
-	dbSize = prometheus.NewDesc("parley_db_size_bytes", "Size of the bbolt database in use.", nil, nil)
-	dbFree = prometheus.NewDesc("parley_db_free_pages", "Pages of the bbolt file free for reuse.", nil, nil)
-	dbRead = prometheus.NewDesc("parley_db_read_transactions_total", "Read transactions started.", nil, nil)
-	dbOpen = prometheus.NewDesc("parley_db_open_read_transactions", "Read transactions open now.", nil, nil)
-	dbPW   = prometheus.NewDesc("parley_db_page_writes_total", "Pages written by write transactions.", nil, nil)
-	dbWT   = prometheus.NewDesc("parley_db_write_seconds_total", "Time write transactions spent writing pages.", nil, nil)
 	outbox = prometheus.NewDesc("parley_outbox_depth", "Notifications waiting, by status: pending, retrying, failed (given up, kept 14 days), changes (not yet planned).", []string{"status"}, nil)
 )
 
-func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dbSize, dbFree, dbRead, dbOpen, dbPW, dbWT, outbox} {
-		ch <- d
-	}
-}
+// Describe describes nothing, which makes the collector unchecked: each
+// backend names its own figures (see moderation.StoreStats).
+func (c *dbCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.src.Stats()
-	ch <- prometheus.MustNewConstMetric(dbSize, prometheus.GaugeValue, float64(s.SizeBytes))
-	ch <- prometheus.MustNewConstMetric(dbFree, prometheus.GaugeValue, float64(s.FreePages))
-	ch <- prometheus.MustNewConstMetric(dbRead, prometheus.CounterValue, float64(s.ReadTx))
-	ch <- prometheus.MustNewConstMetric(dbOpen, prometheus.GaugeValue, float64(s.OpenReadTx))
-	ch <- prometheus.MustNewConstMetric(dbPW, prometheus.CounterValue, float64(s.Writes))
-	ch <- prometheus.MustNewConstMetric(dbWT, prometheus.CounterValue, s.WriteDuration.Seconds())
+	for _, st := range c.src.Stats() {
+		kind := prometheus.GaugeValue
+		if st.Counter {
+			kind = prometheus.CounterValue
+		}
+		desc := prometheus.NewDesc("parley_db_"+st.Name, st.Help, nil, nil)
+		ch <- prometheus.MustNewConstMetric(desc, kind, st.Value)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	depth, err := c.src.OutboxDepth(ctx)

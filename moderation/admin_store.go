@@ -2,14 +2,12 @@ package moderation
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
-// AdminStore is what the admin page's features need from a database beyond
-// Store: sessions, moderator changes, per-status counts, replies as the site
-// and audit entries for actions that are not comment moves. storage.DB
-// implements it; a Store without it simply has no admin page.
+// AdminStore is the part of Store the admin page's features need: sessions,
+// moderator changes, per-status counts, replies as the site and audit
+// entries for actions that are not comment moves.
 type AdminStore interface {
 	// CreateSession stores a new session under its ID.
 	CreateSession(ctx context.Context, s *Session) error
@@ -37,16 +35,4 @@ type AdminStore interface {
 	// RecordAudit appends one entry to the audit log of e.Site ("" for the
 	// instance's).
 	RecordAudit(ctx context.Context, e *AuditEntry) error
-}
-
-// errNoAdmin is returned when the store cannot keep what the admin page needs.
-var errNoAdmin = errors.New("this store keeps no sessions: the admin page needs storage.DB")
-
-// admin returns the store's admin side.
-func (s *Service) admin() (AdminStore, error) {
-	a, ok := s.store.(AdminStore)
-	if !ok {
-		return nil, errNoAdmin
-	}
-	return a, nil
 }

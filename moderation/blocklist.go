@@ -25,7 +25,7 @@ type Blocklist struct {
 	Networks []string `json:"networks"`
 }
 
-// BlocklistStore keeps the blocklist; storage.DB implements it.
+// BlocklistStore is the part of Store that keeps each site's blocklist.
 type BlocklistStore interface {
 	// Blocklist returns a site's stored blocklist (empty lists when none).
 	Blocklist(ctx context.Context, site string) (Blocklist, error)

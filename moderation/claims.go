@@ -2,7 +2,6 @@ package moderation
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -20,7 +19,7 @@ type Claim struct {
 	Taken func(c *Comment) error
 }
 
-// ClaimStore is what claims need from a database; storage.DB implements it.
+// ClaimStore is the part of Store that claims need.
 type ClaimStore interface {
 	// CreateCommentClaiming is Store.CreateComment that also takes claims in
 	// the same transaction: for each claim still held it calls Taken (whose
@@ -39,11 +38,7 @@ func (s *Service) create(ctx context.Context, c *Comment, claims []Claim, attach
 	if len(claims) == 0 {
 		return s.store.CreateComment(ctx, c, attach)
 	}
-	cs, ok := s.store.(ClaimStore)
-	if !ok {
-		return errors.New("the anti-spam pipeline needs a store that records claims (storage.DB)")
-	}
-	return cs.CreateCommentClaiming(ctx, c, claims, attach)
+	return s.store.CreateCommentClaiming(ctx, c, claims, attach)
 }
 
 // fileAsSpam files a comment that is being created as spam, with reason as

@@ -2,7 +2,6 @@ package moderation
 
 import (
 	"context"
-	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -20,22 +19,25 @@ type Commenter struct {
 // trimmed and lower-cased, so Ada@Example.com and ada@example.com are one.
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// commenterStore is what verification, unsubscribing and trust need.
-type commenterStore interface {
+// CommenterStore keeps what is known of commenters' addresses, the
+// single-use links mailed to them and moderators' own preferences.
+type CommenterStore interface {
 	// Commenter returns what is known of an address; an unknown one is a
 	// zero Commenter, not an error.
 	Commenter(ctx context.Context, email string) (*Commenter, error)
 	// UpdateCommenter changes an address's record in one transaction, and
 	// queues the deliveries fn returns in that same transaction.
 	UpdateCommenter(ctx context.Context, email string, fn func(c *Commenter) ([]*Delivery, error)) error
-}
 
-func (s *Service) commenters() (commenterStore, error) {
-	cs, ok := s.store.(commenterStore)
-	if !ok {
-		return nil, errors.New("the store keeps no commenters")
-	}
-	return cs, nil
+	// UseLink records that the link with nonce was used, or returns
+	// ErrConflict if it already was. The record may be forgotten after expires.
+	UseLink(ctx context.Context, nonce string, expires time.Time) error
+	// LinkUsed reports whether UseLink has recorded nonce.
+	LinkUsed(ctx context.Context, nonce string) (bool, error)
+
+	// UpdateModerator loads a moderator, lets fn change it and saves it in
+	// one transaction; ErrNotFound if there is no such moderator.
+	UpdateModerator(ctx context.Context, name string, fn func(m *Moderator) error) error
 }
 
 // VerifyEvery is the least time between two verification emails to one
@@ -56,10 +58,7 @@ func (s *Service) RequestVerification(ctx context.Context, email string) error {
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
 		return invalid("email", "must be a valid email address")
 	}
-	cs, err := s.commenters()
-	if err != nil {
-		return err
-	}
+	cs := s.store
 	now := s.now()
 	return cs.UpdateCommenter(ctx, email, func(c *Commenter) ([]*Delivery, error) {
 		if now.Sub(c.VerifyRequested) < VerifyEvery {
@@ -121,10 +120,7 @@ func (s *Service) updateByLink(ctx context.Context, purpose, token string, chang
 	if err != nil {
 		return "", err
 	}
-	cs, err := s.commenters()
-	if err != nil {
-		return "", err
-	}
+	cs := s.store
 	now := s.now()
 	return claims.Email, cs.UpdateCommenter(ctx, claims.Email, func(c *Commenter) ([]*Delivery, error) {
 		change(c, now)
@@ -139,10 +135,7 @@ func (s *Service) trusted(ctx context.Context, after int, email string) bool {
 	if after <= 0 {
 		return false
 	}
-	cs, err := s.commenters()
-	if err != nil {
-		return false
-	}
+	cs := s.store
 	c, err := cs.Commenter(ctx, email)
 	return err == nil && !c.Verified.IsZero() && c.Approved >= after
 }

@@ -92,23 +92,6 @@ func (s *Service) unseal(purpose, token string) (linkClaims, error) {
 	return c, nil
 }
 
-// linkStore is what single-use links need from storage.
-type linkStore interface {
-	// UseLink records that the link with nonce was used, or returns
-	// ErrConflict if it already was. The record may be forgotten after expires.
-	UseLink(ctx context.Context, nonce string, expires time.Time) error
-	// LinkUsed reports whether UseLink has recorded nonce.
-	LinkUsed(ctx context.Context, nonce string) (bool, error)
-}
-
-func (s *Service) links() (linkStore, error) {
-	ls, ok := s.store.(linkStore)
-	if !ok {
-		return nil, errors.New("the store keeps no single-use links")
-	}
-	return ls, nil
-}
-
 // ModerationLink returns the token of a link with which moderator may take
 // action on comment of site once, until LinkTTL has passed.
 func (s *Service) ModerationLink(moderator, site, comment string, action Action) string {
@@ -137,10 +120,7 @@ func (s *Service) OpenModerationLink(ctx context.Context, token string) (*LinkRe
 	if _, ok := target[c.Action]; !ok {
 		return nil, ErrLinkInvalid
 	}
-	ls, err := s.links()
-	if err != nil {
-		return nil, err
-	}
+	ls := s.store
 	used, err := ls.LinkUsed(ctx, c.nonce)
 	if err != nil {
 		return nil, err
@@ -192,10 +172,7 @@ func (s *Service) UseModerationLink(ctx context.Context, token, from string) (*L
 	if err != nil {
 		return nil, err
 	}
-	ls, err := s.links()
-	if err != nil {
-		return nil, err
-	}
+	ls := s.store
 	if err := ls.UseLink(ctx, req.nonce, req.Expires); errors.Is(err, ErrConflict) {
 		return nil, ErrLinkUsed
 	} else if err != nil {

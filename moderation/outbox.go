@@ -1,6 +1,9 @@
 package moderation
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Transition records that a comment entered a status. Storage writes one in
 // the same transaction as the change itself, so that a crash between the
@@ -48,3 +51,31 @@ type Delivery struct {
 
 // Failed reports whether the delivery was given up.
 func (d *Delivery) Failed() bool { return !d.FailedAt.IsZero() }
+
+// OutboxStore keeps the notification outbox. Several processes may share
+// one database, each with its own notify worker: the store makes sure that
+// each transition is planned once and each delivery is sent by one of them.
+type OutboxStore interface {
+	// Changes returns up to limit transitions not yet planned, oldest first.
+	Changes(ctx context.Context, limit int) ([]Transition, error)
+	// PlanChange replaces the transition seq by the deliveries it calls for,
+	// in one transaction: a crash leaves either the change or its
+	// deliveries. A transition already planned (by another process) is left
+	// alone and nothing is queued.
+	PlanChange(ctx context.Context, seq uint64, ds []*Delivery) error
+	// DueDeliveries returns the deliveries to try now, oldest first: those
+	// due by now, with every other member of a due one's group. It holds
+	// them for the caller: until they are finished or saved, or a few
+	// minutes pass (the caller crashed), no other caller gets them.
+	DueDeliveries(ctx context.Context, now time.Time) ([]*Delivery, error)
+	// FinishDeliveries removes sent (or pointless) deliveries.
+	FinishDeliveries(ctx context.Context, seqs ...uint64) error
+	// SaveDelivery records an attempt: its new due time, error and count.
+	SaveDelivery(ctx context.Context, d *Delivery) error
+	// PruneOutbox forgets deliveries that failed before failedBefore and
+	// single-use link records that expired before now.
+	PruneOutbox(ctx context.Context, failedBefore, now time.Time) error
+	// OutboxDepth counts deliveries by status (pending, retrying, failed)
+	// and the transitions not yet planned (changes).
+	OutboxDepth(ctx context.Context) (map[string]int, error)
+}

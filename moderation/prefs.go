@@ -26,13 +26,6 @@ type NotifyPrefs struct {
 // Wants reports whether the prefs ask for email in mode.
 func (p NotifyPrefs) Wants(mode EmailMode) bool { return p.Email != "" && p.EmailMode == mode }
 
-// moderatorUpdater is what changing a moderator's preferences needs.
-type moderatorUpdater interface {
-	// UpdateModerator loads a moderator, lets fn change it and saves it in
-	// one transaction; ErrNotFound if there is no such moderator.
-	UpdateModerator(ctx context.Context, name string, fn func(m *Moderator) error) error
-}
-
 // errNotAModerator answers an API token asking for its own preferences.
 var errNotAModerator = Errorf(CodeForbidden, "Only a signed-in moderator has notification settings; an API token has none. Use \"parley moderator notify NAME\" to set them from the command line.")
 
@@ -58,11 +51,7 @@ func (s *Service) SetNotifyPrefs(ctx context.Context, actor Actor, name string, 
 	if err != nil {
 		return NotifyPrefs{}, err
 	}
-	mu, ok := s.store.(moderatorUpdater)
-	if !ok {
-		return NotifyPrefs{}, errors.New("the store cannot update moderators")
-	}
-	err = mu.UpdateModerator(ctx, name, func(m *Moderator) error {
+	err = s.store.UpdateModerator(ctx, name, func(m *Moderator) error {
 		m.Notify = p
 		return nil
 	})

@@ -14,12 +14,6 @@ const (
 	SecretFormToken = "form-token" // signs form tokens and keys claim keys
 )
 
-// SecretRotator replaces a server secret; storage.DB implements it.
-type SecretRotator interface {
-	// RotateSecret replaces the named secret with size fresh random bytes.
-	RotateSecret(ctx context.Context, name string, size int) error
-}
-
 // RotateSecret replaces a server secret with a fresh random one. It takes
 // effect when the service next starts. Rotating SecretIPHash makes every
 // stored IP hash unlinkable to new ones: comments from before no longer group
@@ -33,11 +27,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, name string) er
 	if name != SecretIPHash && name != SecretFormToken {
 		return invalid("name", "must be "+SecretIPHash+" or "+SecretFormToken)
 	}
-	r, ok := s.store.(SecretRotator)
-	if !ok {
-		return errors.New("the store cannot rotate secrets")
-	}
-	return r.RotateSecret(ctx, name, 32)
+	return s.store.RotateSecret(ctx, name, 32)
 }
 
 // Forget erases a commenter on request: every comment sent with email (in
@@ -97,13 +87,11 @@ type PurgeResult struct {
 func (s *Service) Purge(ctx context.Context, retention time.Duration) (PurgeResult, error) {
 	var res PurgeResult
 	now := s.now()
-	if cs, ok := s.store.(ClaimStore); ok {
-		n, err := cs.PurgeClaims(ctx, now)
-		if err != nil {
-			return res, err
-		}
-		res.Claims = n
+	n, err := s.store.PurgeClaims(ctx, now)
+	if err != nil {
+		return res, err
 	}
+	res.Claims = n
 	sites, err := s.store.Sites(ctx)
 	if err != nil {
 		return res, err

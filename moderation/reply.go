@@ -26,10 +26,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, site, parentID, body s
 	if err != nil {
 		return nil, nil, fmt.Errorf("render reply: %w", err)
 	}
-	store, err := s.admin()
-	if err != nil {
-		return nil, nil, err
-	}
+	store := s.store
 	now := s.now()
 	reply = &Comment{
 		ID: NewID(now), Site: site, Parent: parentID, Author: strings.TrimPrefix(actor.Name, "token:"),

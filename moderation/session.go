@@ -53,10 +53,7 @@ type Sessions struct {
 
 // NewSessions builds the session keeper on svc's store and clock.
 func NewSessions(ctx context.Context, svc *Service) (*Sessions, error) {
-	store, err := svc.admin()
-	if err != nil {
-		return nil, err
-	}
+	store := svc.store
 	key, err := svc.store.Secret(ctx, "device-cookie", 32)
 	if err != nil {
 		return nil, fmt.Errorf("load device cookie secret: %w", err)

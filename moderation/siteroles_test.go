@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // TestSiteAndPermissionRules: a site the actor does not work on is
@@ -18,7 +18,7 @@ import (
 // from that site's decisions only.
 func TestSiteAndPermissionRules(t *testing.T) {
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

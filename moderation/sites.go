@@ -437,10 +437,7 @@ func (s *Service) CountsEverywhere(ctx context.Context, actor Actor) (map[Status
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := s.admin()
-	if err != nil {
-		return nil, nil, err
-	}
+	store := s.store
 	total, each := map[Status]int{}, make(map[string]map[Status]int, len(ids))
 	for _, id := range ids {
 		counts, err := store.StatusCounts(ctx, id)

@@ -33,7 +33,7 @@ func DefaultSpamOptions() SpamOptions {
 // while a bot pays the same for every comment it sends.
 const DefaultPoWMaxNumber = 100_000
 
-// SpamStore is what the pipeline needs from a database; storage.DB has it.
+// SpamStore is the part of Store the anti-spam pipeline reads.
 type SpamStore interface {
 	// Site is SiteStore.Site: a site's settings override the options.
 	Site(ctx context.Context, id string) (*Site, error)

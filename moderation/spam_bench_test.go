@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // benchFilter builds a filter whose clock reads *now.
 func benchFilter(b *testing.B, opts moderation.SpamOptions, now *time.Time) *moderation.SpamFilter {
 	b.Helper()
-	db, err := storage.Open(filepath.Join(b.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "parley.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 func fuzzFilter(f *testing.F, now *time.Time) *moderation.SpamFilter {
-	db, err := storage.Open(filepath.Join(f.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(f.TempDir(), "parley.db"))
 	if err != nil {
 		f.Fatal(err)
 	}

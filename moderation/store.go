@@ -5,13 +5,35 @@ import (
 	"time"
 )
 
-// Store is what the domain needs from a database. Every method that changes
-// data does its checks and its writes in one transaction. Comments, threads,
-// counts and audit entries belong to one site: every method that reaches
-// them takes the site's id, and a comment of another site is ErrNotFound.
+// Store is the whole contract between the domain and a database. Every
+// backend (storage/bolt, storage/postgres) implements all of it, and the
+// storage/storetest suite holds each one to it; the sections below only name
+// its parts. Every method that changes data does its checks and its writes
+// in one transaction. Comments, threads, counts and audit entries belong to
+// one site: every method that reaches them takes the site's id, and a
+// comment of another site is ErrNotFound.
 type Store interface {
 	SiteStore
+	CommentStore
+	ClaimStore
+	AdminStore
+	AccountStore
+	CommenterStore
+	BlocklistStore
+	TransferStore
+	OutboxStore
 
+	// Ping reports whether the database answers and holds a schema.
+	Ping(ctx context.Context) error
+	// Stats returns the database's own gauges and counters, for metrics.
+	Stats() StoreStats
+	// Close releases the database.
+	Close() error
+}
+
+// CommentStore keeps comments, their threads, counts and audit entries, and
+// the classifier's counts learned from them.
+type CommentStore interface {
 	// CreateComment stores a new comment on site c.Site (ErrNotFound if
 	// there is no such site). When c.Parent is set it loads the parent of
 	// the same site in the same transaction and calls attach, which may refuse (its
@@ -51,6 +73,27 @@ type Store interface {
 	// before (0 for the newest).
 	AuditLog(ctx context.Context, site string, limit int, before uint64) ([]AuditEntry, error)
 
+	// Model returns a site's spam model's stored counts (each site learns
+	// from its own decisions only): fn (when not nil) gets
+	// every feature bucket with a count, and Model returns the classifier
+	// version it was built for (0 when never built) and how many ham and
+	// spam comments it learned. Every write of a comment keeps it current,
+	// in the same transaction: when Trained differs from what is recorded
+	// for the comment, the recorded training comes out of the counts and the
+	// new one goes in. UpdateComments, DeleteComments and PublishReply fill
+	// in Trained as recorded when they load a comment. A comment deleted or
+	// made a tombstone loses its record and keeps its counts.
+	// ErrNotFound when there is no such site.
+	Model(ctx context.Context, site string, fn func(hash, ham, spam uint32)) (version, ham, spam int, err error)
+
+	// RebuildModel empties a site's model, records for every comment of the
+	// site what train returns for it and counts that in, and records
+	// version, all in one transaction.
+	RebuildModel(ctx context.Context, site string, version int, train func(c *Comment) *Training) error
+}
+
+// AccountStore keeps moderators, API tokens and server secrets.
+type AccountStore interface {
 	// CreateModerator adds a moderator; ErrConflict if the name is taken.
 	CreateModerator(ctx context.Context, m *Moderator) error
 	// Moderator returns one moderator by name, or ErrNotFound.
@@ -73,23 +116,20 @@ type Store interface {
 	// first time it is asked for.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)
 
-	// Model returns a site's spam model's stored counts (each site learns
-	// from its own decisions only): fn (when not nil) gets
-	// every feature bucket with a count, and Model returns the classifier
-	// version it was built for (0 when never built) and how many ham and
-	// spam comments it learned. Every write of a comment keeps it current,
-	// in the same transaction: when Trained differs from what is recorded
-	// for the comment, the recorded training comes out of the counts and the
-	// new one goes in. UpdateComments, DeleteComments and PublishReply fill
-	// in Trained as recorded when they load a comment. A comment deleted or
-	// made a tombstone loses its record and keeps its counts.
-	// ErrNotFound when there is no such site.
-	Model(ctx context.Context, site string, fn func(hash, ham, spam uint32)) (version, ham, spam int, err error)
+	// RotateSecret replaces the named secret with size fresh random bytes.
+	RotateSecret(ctx context.Context, name string, size int) error
+}
 
-	// RebuildModel empties a site's model, records for every comment of the
-	// site what train returns for it and counts that in, and records
-	// version, all in one transaction.
-	RebuildModel(ctx context.Context, site string, version int, train func(c *Comment) *Training) error
+// StoreStats are a database's own gauges and counters, named by each backend
+// (bbolt: the file's size and pages; PostgreSQL: its connection pool).
+type StoreStats []StoreStat
+
+// StoreStat is one figure of StoreStats.
+type StoreStat struct {
+	Name    string // exported as parley_db_<Name>
+	Help    string
+	Counter bool // only ever grows; else a gauge
+	Value   float64
 }
 
 // Query selects comments for moderators.

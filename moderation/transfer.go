@@ -16,8 +16,7 @@ import (
 	"github.com/go-playground/validator/v10"
 )
 
-// TransferStore is what export, import and backup need from a database,
-// beyond Store. The consumer declares it here; storage.DB implements it.
+// TransferStore is the part of Store that export, import and backup need.
 type TransferStore interface {
 	// ExportComments calls fn for every comment matching q, all in one read
 	// transaction, so the comments are a consistent snapshot while writers
@@ -100,10 +99,7 @@ func (s *Service) Export(ctx context.Context, actor Actor, q ExportQuery) (*Expo
 			return nil, err
 		}
 	}
-	store, err := s.transferStore()
-	if err != nil {
-		return nil, err
-	}
+	store := s.store
 	if err := store.RecordAudit(ctx, &AuditEntry{Site: q.Site, At: s.now(), Actor: actor.Name, Action: "export", Post: q.Post, From: actor.From}); err != nil {
 		return nil, err
 	}
@@ -116,22 +112,11 @@ func (s *Service) Backup(ctx context.Context, actor Actor, w io.Writer, started 
 	if !actor.May(PermBackup) {
 		return 0, ErrForbidden
 	}
-	store, err := s.transferStore()
-	if err != nil {
-		return 0, err
-	}
+	store := s.store
 	if err := store.RecordAudit(ctx, &AuditEntry{At: s.now(), Actor: actor.Name, Action: "backup", From: actor.From}); err != nil {
 		return 0, err
 	}
 	return store.Backup(ctx, w, started)
-}
-
-func (s *Service) transferStore() (TransferStore, error) {
-	store, ok := s.store.(TransferStore)
-	if !ok {
-		return nil, errors.New("this store cannot export, import or back up")
-	}
-	return store, nil
 }
 
 // ImportRecord is one comment read from an import file, or the reason it
@@ -231,10 +216,7 @@ func (s *Service) Import(ctx context.Context, actor Actor, site, format string, 
 	if _, err := s.store.Site(ctx, site); err != nil {
 		return res, err
 	}
-	store, err := s.transferStore()
-	if err != nil {
-		return res, err
-	}
+	store := s.store
 	now := s.now()
 	var batch, orphans []*ImportItem
 	flush := func() error {

@@ -28,7 +28,7 @@ import (
 	"parley/moderation"
 	"parley/notify"
 	"parley/server"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // received is one email as the SMTP server got it.
@@ -186,7 +186,7 @@ func (c *clock) Add(d time.Duration) {
 // bbolt, on 127.0.0.1.
 type app struct {
 	URL     string
-	DB      *storage.DB
+	DB      *bolt.DB
 	Svc     *moderation.Service
 	Clock   *clock
 	Token   string // an owner's API token
@@ -202,7 +202,7 @@ type appOptions struct {
 func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@
 //
 // It never sends from a request. Storage writes every status change of a
 // comment to a feed in the change's own transaction; a single worker turns
-// each change into deliveries in the bbolt outbox and sends them with a
+// each change into deliveries in the outbox and sends them with a
 // bounded, backed-off retry. So a slow or failing SMTP server never slows a
 // submission, and a restart loses nothing. It imports moderation only.
 package notify

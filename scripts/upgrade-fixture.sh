@@ -1,5 +1,5 @@
 #!/bin/sh
-# upgrade-fixture.sh builds storage/testdata/upgrade-v5.bolt: a database
+# upgrade-fixture.sh builds storage/bolt/testdata/upgrade-v5.bolt: a database
 # written by Parley from before sites existed (commit 39274d9, schema 5),
 # through its own command line and HTTP API, so that the upgrade test opens
 # what a real installation holds. Run from the repository root:
@@ -10,7 +10,7 @@
 # running. The result is small (a few hundred KiB) and checked in.
 set -eu
 commit=${1:-39274d9}
-out=${2:-storage/testdata/upgrade-v5.bolt}
+out=${2:-storage/bolt/testdata/upgrade-v5.bolt}
 root=$(pwd)
 tmp=$(mktemp -d)
 pid=

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // adminEnv is the real server over real bbolt, with an owner "admin" and a
@@ -23,7 +23,7 @@ type adminEnv struct {
 	t     *testing.T
 	srv   *Server
 	svc   *moderation.Service
-	db    *storage.DB
+	db    *bolt.DB
 	clock *testClock
 	url   string
 }
@@ -51,7 +51,7 @@ func newAdminEnv(t *testing.T, publicURL string) *adminEnv {
 // addModerator stores a moderator with testPassword hashed at bcrypt's least
 // cost: sign-in checks take the cost from the hash, and the race detector
 // makes the default cost take seconds.
-func addModerator(t *testing.T, db *storage.DB, name string, role moderation.Role) {
+func addModerator(t *testing.T, db *bolt.DB, name string, role moderation.Role) {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // The benchmarks drive the real Echo instance over real bbolt in a temporary
@@ -28,10 +28,10 @@ import (
 func BenchmarkSubmit(b *testing.B) {
 	for _, mode := range []struct {
 		name  string
-		limit func(db *storage.DB)
+		limit func(db *bolt.DB)
 	}{
-		{"group", func(*storage.DB) {}},
-		{"commit-each", func(db *storage.DB) { db.SetBatchLimits(1, 0) }},
+		{"group", func(*bolt.DB) {}},
+		{"commit-each", func(db *bolt.DB) { db.SetBatchLimits(1, 0) }},
 	} {
 		b.Run(mode.name, func(b *testing.B) { benchSubmit(b, mode.limit) })
 	}
@@ -42,13 +42,13 @@ func BenchmarkSubmit(b *testing.B) {
 func BenchmarkSubmitDelay(b *testing.B) {
 	for _, delay := range []time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond} {
 		b.Run(fmt.Sprintf("delay=%v", delay), func(b *testing.B) {
-			benchSubmit(b, func(db *storage.DB) { db.SetBatchLimits(256, delay) })
+			benchSubmit(b, func(db *bolt.DB) { db.SetBatchLimits(256, delay) })
 		})
 	}
 }
 
 // benchSubmit posts a typical comment from 50 concurrent writers.
-func benchSubmit(b *testing.B, tune func(db *storage.DB)) {
+func benchSubmit(b *testing.B, tune func(db *bolt.DB)) {
 	bs := newPerfServer(b, Config{})
 	tune(bs.db)
 	body := fmt.Sprintf(`{"post":"/bench","author":"Ada","email":"ada@example.com","body":%q}`, benchBody)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 const testOrigin = "https://blog.example.com"
@@ -29,9 +29,9 @@ type env struct {
 }
 
 // openDB opens a fresh database that closes with the test.
-func openDB(t *testing.T) *storage.DB {
+func openDB(t *testing.T) *bolt.DB {
 	t.Helper()
-	db, err := storage.Open(filepath.Join(t.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"parley/metrics"
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // servedMetrics, as Config.Metrics of newPerfServer, asks for the server's
@@ -29,7 +29,7 @@ const benchWriters = 50
 // directory, for the read-cache tests and the benchmarks.
 type perfServer struct {
 	srv   *Server
-	db    *storage.DB
+	db    *bolt.DB
 	svc   *moderation.Service
 	owner moderation.Actor
 }
@@ -42,7 +42,7 @@ func newPerfServer(b testing.TB, cfg Config) *perfServer {
 // newPerfServerLogging is newPerfServer logging to log.
 func newPerfServerLogging(b testing.TB, cfg Config, log *slog.Logger) *perfServer {
 	b.Helper()
-	db, err := storage.Open(filepath.Join(b.TempDir(), "parley.db"))
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "parley.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

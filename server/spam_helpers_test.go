@@ -13,14 +13,14 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // guarded is the real server with the anti-spam pipeline over real bbolt,
 // with an injected clock and an owner's and a moderator's API token.
 type guarded struct {
 	t         *testing.T
-	db        *storage.DB
+	db        *bolt.DB
 	srv       *Server
 	svc       *moderation.Service
 	spam      *moderation.SpamFilter

@@ -18,7 +18,7 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // exported is the clock of transfer apps, the time in golden headers.
@@ -28,7 +28,7 @@ var exported = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // owner's and a moderator's API token.
 type transferApp struct {
 	handler    http.Handler
-	db         *storage.DB
+	db         *bolt.DB
 	svc        *moderation.Service
 	owner, mod string
 }
@@ -41,7 +41,7 @@ func newTransferApp(t *testing.T, clock func() time.Time) *transferApp {
 func openTransferApp(t *testing.T, path string, clock func() time.Time, importLimit int64) *transferApp {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,18 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 // TestUpgradedEmbedsKeepWorking opens the database that Parley from before
-// sites wrote (storage/testdata/upgrade-v5.bolt, built by
+// sites wrote (storage/bolt/testdata/upgrade-v5.bolt, built by
 // scripts/upgrade-fixture.sh) with the same --origins, and checks through
 // HTTP that the blog's embed reads its threads and posts as before, that
 // its old moderator still works its queue, and that another origin is
 // refused.
 func TestUpgradedEmbedsKeepWorking(t *testing.T) {
 	ctx := context.Background()
-	data, err := os.ReadFile("../storage/testdata/upgrade-v5.bolt")
+	data, err := os.ReadFile("../storage/bolt/testdata/upgrade-v5.bolt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestUpgradedEmbedsKeepWorking(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := storage.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage"
+	"parley/storage/bolt"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 	perPost := flag.Int("per-post", 100, "comments on each post")
 	popular := flag.Int("popular", 200, "approved comments on /popular")
 	workers := flag.Int("workers", 512, "concurrent writers")
-	check := flag.Bool("check", false, "verify the indexes afterwards (storage.DB.Check)")
+	check := flag.Bool("check", false, "verify the indexes afterwards (bolt.DB.Check)")
 	sites := flag.Int("sites", 1, "how many sites, each with --posts posts (the default site, then site-0001… on https://site-0001.example…)")
 	flag.Parse()
 	if err := seed(*data, *sites, *posts, *perPost, *popular, *workers, *check); err != nil {
@@ -42,7 +42,7 @@ func main() {
 
 func seed(path string, sites, posts, perPost, popular, workers int, check bool) error {
 	ctx := context.Background()
-	db, err := storage.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ type job struct {
 
 // seedPost writes one post's comments in order, so that replies hang from
 // comments already committed.
-func seedPost(ctx context.Context, db *storage.DB, rng *rand.Rand, bodies []body, j job) (int, error) {
+func seedPost(ctx context.Context, db *bolt.DB, rng *rand.Rand, bodies []body, j job) (int, error) {
 	var approved []*moderation.Comment
 	for i := range j.n {
 		now := time.Now().UTC()

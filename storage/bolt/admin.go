@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -16,7 +16,7 @@ import (
 // EditModerator implements moderation.AdminStore.
 func (db *DB) EditModerator(_ context.Context, name string,
 	edit func(m *moderation.Moderator, all []*moderation.Moderator) (bool, *moderation.AuditEntry, error)) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
 		key := moderatorKey(mods, name)
 		if key == nil {
@@ -64,7 +64,7 @@ func (db *DB) EditModerator(_ context.Context, name string,
 // status indexes, without decoding a comment.
 func (db *DB) StatusCounts(_ context.Context, siteID string) (map[moderation.Status]int, error) {
 	out := make(map[moderation.Status]int, len(moderation.Statuses))
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (db *DB) StatusCounts(_ context.Context, siteID string) (map[moderation.Sta
 // PublishReply implements moderation.AdminStore.
 func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 	approve func(parent *moderation.Comment) (*moderation.AuditEntry, error), entry *moderation.AuditEntry) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, reply.Site)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ func (db *DB) PublishReply(_ context.Context, reply *moderation.Comment,
 
 // RecordAudit implements moderation.AdminStore and moderation.TransferStore.
 func (db *DB) RecordAudit(_ context.Context, e *moderation.AuditEntry) error {
-	return db.update(func(tx *bolt.Tx) error { return appendAudit(tx, e) })
+	return db.update(func(tx *bbolt.Tx) error { return appendAudit(tx, e) })
 }
 
 // searchFilter returns a cheap test that rules out comments a search cannot

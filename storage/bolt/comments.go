@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -18,11 +18,11 @@ var _ moderation.Store = (*DB)(nil)
 // concurrent submissions share one fsync; it returns after the commit.
 func (db *DB) CreateComment(_ context.Context, c *moderation.Comment, attach func(parent *moderation.Comment) error) error {
 	parentID := c.Parent // attach may re-point c.Parent; a retried batch must start over
-	return db.batch(func(tx *bolt.Tx) error { return insertComment(tx, c, parentID, attach) })
+	return db.batch(func(tx *bbolt.Tx) error { return insertComment(tx, c, parentID, attach) })
 }
 
 // insertComment is CreateComment's transaction, from c.Parent = parentID on.
-func insertComment(tx *bolt.Tx, c *moderation.Comment, parentID string, attach func(parent *moderation.Comment) error) error {
+func insertComment(tx *bbolt.Tx, c *moderation.Comment, parentID string, attach func(parent *moderation.Comment) error) error {
 	c.Parent = parentID
 	site, err := siteOf(tx, c.Site)
 	if err != nil {
@@ -47,7 +47,7 @@ func insertComment(tx *bolt.Tx, c *moderation.Comment, parentID string, attach f
 
 // putComment writes c and moves it between indexes; old is c as stored
 // before, or nil for a new comment.
-func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
+func putComment(tx *bbolt.Tx, old, c *moderation.Comment) error {
 	id := []byte(c.ID)
 	site, err := siteOf(tx, c.Site)
 	if err != nil {
@@ -77,7 +77,7 @@ func putComment(tx *bolt.Tx, old, c *moderation.Comment) error {
 }
 
 // index adds c to the indexes of its status on its site.
-func index(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
+func index(tx *bbolt.Tx, site *bbolt.Bucket, c *moderation.Comment) error {
 	if err := noteEntered(tx, c); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func index(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
 }
 
 // unindex removes c from the indexes of its status on its site.
-func unindex(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
+func unindex(tx *bbolt.Tx, site *bbolt.Bucket, c *moderation.Comment) error {
 	if err := noteLeft(tx, c); err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func unindex(tx *bolt.Tx, site *bolt.Bucket, c *moderation.Comment) error {
 	return addCount(site, c.Post, -1)
 }
 
-func addCount(site *bolt.Bucket, post string, delta int64) error {
+func addCount(site *bbolt.Bucket, post string, delta int64) error {
 	counts := site.Bucket(bucketCounts)
 	var n int64
 	if v := counts.Get([]byte(post)); len(v) == 8 {
@@ -140,7 +140,7 @@ func replyKey(parent, child string) []byte { return append([]byte(parent), child
 // Comment implements moderation.Store.
 func (db *DB) Comment(_ context.Context, siteID, id string) (*moderation.Comment, error) {
 	var c moderation.Comment
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (db *DB) Comment(_ context.Context, siteID, id string) (*moderation.Comment
 // Thread implements moderation.Store.
 func (db *DB) Thread(_ context.Context, siteID, post string) ([]*moderation.Comment, error) {
 	var out []*moderation.Comment
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func cmpString(a, b string) int {
 // ApprovedCounts implements moderation.Store.
 func (db *DB) ApprovedCounts(_ context.Context, siteID string, posts []string) (map[string]int, error) {
 	out := make(map[string]int, len(posts))
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -230,7 +230,7 @@ func (db *DB) ApprovedCounts(_ context.Context, siteID string, posts []string) (
 func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Comment, string, error) {
 	var out []*moderation.Comment
 	var next string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, q.Site)
 		if err != nil {
 			return err
@@ -276,7 +276,7 @@ func (db *DB) Comments(_ context.Context, q moderation.Query) ([]*moderation.Com
 
 // UpdateComments implements moderation.Store.
 func (db *DB) UpdateComments(_ context.Context, siteID string, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ func (db *DB) UpdateComments(_ context.Context, siteID string, ids []string, cha
 // DeleteComments implements moderation.Store. A comment with replies stays as
 // the tombstone change made of it; any other is removed with its indexes.
 func (db *DB) DeleteComments(_ context.Context, siteID string, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error)) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func (db *DB) DeleteComments(_ context.Context, siteID string, ids []string, cha
 
 // eachComment loads every id, lets change decide, and writes what changed
 // with its audit entry. Any missing id fails the whole transaction.
-func eachComment(tx *bolt.Tx, siteID string, site *bolt.Bucket, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error),
+func eachComment(tx *bbolt.Tx, siteID string, site *bbolt.Bucket, ids []string, change func(*moderation.Comment) (*moderation.AuditEntry, error),
 	write func(old, c *moderation.Comment) error) error {
 	comments := site.Bucket(bucketComments)
 	for _, id := range ids {
@@ -346,7 +346,7 @@ func eachComment(tx *bolt.Tx, siteID string, site *bolt.Bucket, ids []string, ch
 	return nil
 }
 
-func hasReplies(site *bolt.Bucket, id string) bool {
+func hasReplies(site *bbolt.Bucket, id string) bool {
 	k, _ := site.Bucket(bucketReplies).Cursor().Seek([]byte(id))
 	return k != nil && bytes.HasPrefix(k, []byte(id)) && len(k) > len(id)
 }

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/classifier"
 	"parley/moderation"
@@ -61,7 +61,7 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 	}
 	// Through schema 6 (the spam model) and 7 (sites): the model, never
 	// built before, is the default site's, and no longer top-level.
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != 7 || len(migrations) != 7 {
 			t.Errorf("schema %d after the upgrade, want 7", binary.BigEndian.Uint64(v))
 		}
@@ -181,12 +181,12 @@ func TestUpgradeKeepsEverything(t *testing.T) {
 // default site's, when schema 7 moves everything into sites.
 func TestUpgradeMovesTheModel(t *testing.T) {
 	path := copyFixture(t)
-	b, err := bolt.Open(path, 0o600, nil)
+	b, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var id string
-	err = b.Update(func(tx *bolt.Tx) error {
+	err = b.Update(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != 5 {
 			t.Fatalf("the fixture has schema %d, want 5", binary.BigEndian.Uint64(v))
 		}
@@ -226,7 +226,7 @@ func TestUpgradeMovesTheModel(t *testing.T) {
 	if !sameModel(got, want) {
 		t.Fatalf("the default site's model after the upgrade: %+v, want %+v", got, want)
 	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketModel) != nil {
 			t.Error("a top-level model bucket is left after the upgrade")
 		}

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -17,7 +17,7 @@ var siteBuckets = [][]byte{bucketComments, bucketStatus, bucketThread, bucketCou
 	bucketAudit, bucketBlocklist, bucketImported, bucketModel}
 
 // siteOf returns the bucket of a site, or ErrNotFound.
-func siteOf(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
+func siteOf(tx *bbolt.Tx, id string) (*bbolt.Bucket, error) {
 	if id != "" {
 		if b := tx.Bucket(bucketSites).Bucket([]byte(id)); b != nil {
 			return b, nil
@@ -27,7 +27,7 @@ func siteOf(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
 }
 
 // createSiteBuckets makes the buckets of a new site.
-func createSiteBuckets(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
+func createSiteBuckets(tx *bbolt.Tx, id string) (*bbolt.Bucket, error) {
 	site, err := tx.Bucket(bucketSites).CreateBucket([]byte(id))
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func createSiteBuckets(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
 // Sites implements moderation.SiteStore.
 func (db *DB) Sites(_ context.Context) ([]*moderation.Site, error) {
 	var out []*moderation.Site
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketSiteInfo).ForEach(func(k, v []byte) error {
 			var s moderation.Site
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -68,7 +68,7 @@ func (db *DB) Sites(_ context.Context) ([]*moderation.Site, error) {
 // Site implements moderation.SiteStore.
 func (db *DB) Site(_ context.Context, id string) (*moderation.Site, error) {
 	var s moderation.Site
-	err := db.bolt.View(func(tx *bolt.Tx) error { return load(tx.Bucket(bucketSiteInfo), []byte(id), &s) })
+	err := db.bolt.View(func(tx *bbolt.Tx) error { return load(tx.Bucket(bucketSiteInfo), []byte(id), &s) })
 	if err != nil {
 		return nil, fmt.Errorf("site %q: %w", id, err)
 	}
@@ -78,7 +78,7 @@ func (db *DB) Site(_ context.Context, id string) (*moderation.Site, error) {
 // SiteByOrigin implements moderation.SiteStore.
 func (db *DB) SiteByOrigin(_ context.Context, origin string) (*moderation.Site, error) {
 	var s moderation.Site
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		id := tx.Bucket(bucketOrigins).Get([]byte(origin))
 		if id == nil {
 			return moderation.ErrNotFound
@@ -94,7 +94,7 @@ func (db *DB) SiteByOrigin(_ context.Context, origin string) (*moderation.Site, 
 // PutSite implements moderation.SiteStore: the origin index and the site
 // change in one transaction, so two sites can never claim one origin.
 func (db *DB) PutSite(_ context.Context, site *moderation.Site, create bool, entry *moderation.AuditEntry) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		info, origins := tx.Bucket(bucketSiteInfo), tx.Bucket(bucketOrigins)
 		id := []byte(site.ID)
 		var old moderation.Site
@@ -142,7 +142,7 @@ func (db *DB) DeleteSite(_ context.Context, id string, withComments bool, entry 
 	if id == moderation.DefaultSite {
 		return moderation.ErrForbidden
 	}
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		info, origins := tx.Bucket(bucketSiteInfo), tx.Bucket(bucketOrigins)
 		var old moderation.Site
 		if err := load(info, []byte(id), &old); err != nil {
@@ -178,7 +178,7 @@ func (db *DB) DeleteSite(_ context.Context, id string, withComments bool, entry 
 // entries, with their sequences. The
 // default site starts with no origins; serve gives it --origins. Moderators
 // who were not owners, and their API tokens, keep working on it.
-func migrateSites(tx *bolt.Tx) error {
+func migrateSites(tx *bbolt.Tx) error {
 	for _, name := range [][]byte{bucketSites, bucketSiteInfo, bucketOrigins} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
@@ -240,7 +240,7 @@ func migrateSites(tx *bolt.Tx) error {
 // migratePeopleToSites gives the default site to every moderator who is
 // not an owner and to every moderator's token, and names the default site
 // in the notifications owed.
-func migratePeopleToSites(tx *bolt.Tx) error {
+func migratePeopleToSites(tx *bbolt.Tx) error {
 	mods := tx.Bucket(bucketModerators)
 	err := rewrite(mods, func(m *moderation.Moderator) {
 		if m.Role != moderation.RoleOwner && len(m.Sites) == 0 {
@@ -270,7 +270,7 @@ func migratePeopleToSites(tx *bolt.Tx) error {
 }
 
 // rewrite decodes every value of b as a T, lets fix change it, and saves it.
-func rewrite[T any](b *bolt.Bucket, fix func(*T)) error {
+func rewrite[T any](b *bbolt.Bucket, fix func(*T)) error {
 	type kv struct {
 		k []byte
 		v *T
@@ -300,7 +300,7 @@ func rewrite[T any](b *bolt.Bucket, fix func(*T)) error {
 }
 
 // copyBucket copies every key of src into dst, nested buckets included.
-func copyBucket(dst, src *bolt.Bucket) error {
+func copyBucket(dst, src *bbolt.Bucket) error {
 	if src == nil {
 		return nil
 	}

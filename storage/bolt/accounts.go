@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
 
 // appendAudit appends e to its site's log, or to the instance's when e.Site
 // is "".
-func appendAudit(tx *bolt.Tx, e *moderation.AuditEntry) error {
+func appendAudit(tx *bbolt.Tx, e *moderation.AuditEntry) error {
 	audit, err := auditBucket(tx, e.Site)
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func appendAudit(tx *bolt.Tx, e *moderation.AuditEntry) error {
 // AuditLog implements moderation.Store.
 func (db *DB) AuditLog(_ context.Context, site string, limit int, before uint64) ([]moderation.AuditEntry, error) {
 	var out []moderation.AuditEntry
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		audit, err := auditBucket(tx, site)
 		if err != nil {
 			return err
@@ -58,7 +58,7 @@ func (db *DB) AuditLog(_ context.Context, site string, limit int, before uint64)
 
 // CreateModerator implements moderation.Store.
 func (db *DB) CreateModerator(_ context.Context, m *moderation.Moderator) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
 		if moderatorKey(mods, m.Name) != nil {
 			return fmt.Errorf("moderator %q: %w", m.Name, moderation.ErrConflict)
@@ -71,7 +71,7 @@ func (db *DB) CreateModerator(_ context.Context, m *moderation.Moderator) error 
 // name, else the one equal under moderation.FoldName, so that "Admin" and
 // " admin" are the same person everywhere. It is nil when there is none. A
 // team is a handful of people, so the fallback scan costs nothing.
-func moderatorKey(mods *bolt.Bucket, name string) []byte {
+func moderatorKey(mods *bbolt.Bucket, name string) []byte {
 	if mods.Get([]byte(name)) != nil {
 		return []byte(name)
 	}
@@ -89,7 +89,7 @@ func moderatorKey(mods *bolt.Bucket, name string) []byte {
 // Moderator implements moderation.Store.
 func (db *DB) Moderator(_ context.Context, name string) (*moderation.Moderator, error) {
 	var m moderation.Moderator
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		mods := tx.Bucket(bucketModerators)
 		key := moderatorKey(mods, name)
 		if key == nil {
@@ -106,7 +106,7 @@ func (db *DB) Moderator(_ context.Context, name string) (*moderation.Moderator, 
 // Moderators implements moderation.Store.
 func (db *DB) Moderators(_ context.Context) ([]*moderation.Moderator, error) {
 	var out []*moderation.Moderator
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketModerators).ForEach(func(_, v []byte) error {
 			var m moderation.Moderator
 			if err := json.Unmarshal(v, &m); err != nil {
@@ -121,7 +121,7 @@ func (db *DB) Moderators(_ context.Context) ([]*moderation.Moderator, error) {
 
 // CreateToken implements moderation.Store.
 func (db *DB) CreateToken(_ context.Context, t *moderation.Token) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketTokenIDs).Put([]byte(t.ID), []byte(t.Hash)); err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (db *DB) CreateToken(_ context.Context, t *moderation.Token) error {
 // TokenByHash implements moderation.Store.
 func (db *DB) TokenByHash(_ context.Context, hash string) (*moderation.Token, error) {
 	var t moderation.Token
-	err := db.bolt.View(func(tx *bolt.Tx) error { return load(tx.Bucket(bucketTokens), []byte(hash), &t) })
+	err := db.bolt.View(func(tx *bbolt.Tx) error { return load(tx.Bucket(bucketTokens), []byte(hash), &t) })
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
@@ -141,7 +141,7 @@ func (db *DB) TokenByHash(_ context.Context, hash string) (*moderation.Token, er
 
 // TouchToken implements moderation.Store.
 func (db *DB) TouchToken(_ context.Context, hash string, at time.Time) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		tokens := tx.Bucket(bucketTokens)
 		var t moderation.Token
 		if err := load(tokens, []byte(hash), &t); err != nil {
@@ -155,7 +155,7 @@ func (db *DB) TouchToken(_ context.Context, hash string, at time.Time) error {
 // Tokens implements moderation.Store.
 func (db *DB) Tokens(_ context.Context) ([]*moderation.Token, error) {
 	var out []*moderation.Token
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTokenIDs).ForEach(func(_, hash []byte) error {
 			var t moderation.Token
 			if err := load(tx.Bucket(bucketTokens), hash, &t); err != nil {
@@ -170,7 +170,7 @@ func (db *DB) Tokens(_ context.Context) ([]*moderation.Token, error) {
 
 // DeleteToken implements moderation.Store.
 func (db *DB) DeleteToken(_ context.Context, id string) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		ids := tx.Bucket(bucketTokenIDs)
 		hash := ids.Get([]byte(id))
 		if hash == nil {
@@ -187,7 +187,7 @@ func (db *DB) DeleteToken(_ context.Context, id string) error {
 func (db *DB) Secret(_ context.Context, name string, size int) ([]byte, error) {
 	key := []byte("secret:" + name)
 	var secret []byte
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(key); v != nil {
 			secret = append([]byte(nil), v...)
@@ -202,7 +202,7 @@ func (db *DB) Secret(_ context.Context, name string, size int) ([]byte, error) {
 	return secret, err
 }
 
-func auditBucket(tx *bolt.Tx, siteID string) (*bolt.Bucket, error) {
+func auditBucket(tx *bbolt.Tx, siteID string) (*bbolt.Bucket, error) {
 	if siteID == "" {
 		return tx.Bucket(bucketAudit), nil
 	}

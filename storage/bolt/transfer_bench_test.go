@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/migrate"
 	"parley/moderation"
@@ -55,7 +55,7 @@ func writeFixture(tb testing.TB, path string, n int) {
 	depths := make([]int8, n)
 	start := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for from := 0; from < n; from += perTx {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.bolt.Update(func(tx *bbolt.Tx) error {
 			for i := from; i < min(from+perTx, n); i++ {
 				at := start.Add(time.Duration(i) * 90 * time.Second)
 				c := &moderation.Comment{Site: moderation.DefaultSite,

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"maps"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -32,14 +32,14 @@ func storedOf(t *testing.T, db *DB, site string) modelState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	_ = db.bolt.View(func(tx *bbolt.Tx) error {
 		st.trained = siteModel(tx, site).Bucket(bucketTrained).Stats().KeyN
 		return nil
 	})
 	return st
 }
 
-func siteModel(tx *bolt.Tx, site string) *bolt.Bucket {
+func siteModel(tx *bbolt.Tx, site string) *bbolt.Bucket {
 	return tx.Bucket(bucketSites).Bucket([]byte(site)).Bucket(bucketModel)
 }
 
@@ -144,7 +144,7 @@ func TestModelIsDurableAndExact(t *testing.T) {
 
 	// A database from before the classifier: no model version. The first
 	// start trains from the decided comments.
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		return siteModel(tx, moderation.DefaultSite).Delete(keyVersion)
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -54,7 +54,7 @@ func (db *DB) Check(_ context.Context) error {
 			found.More++
 		}
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			problem("bbolt: %v", err)
 		}
@@ -93,7 +93,7 @@ func (db *DB) checkSize() error {
 	if err != nil {
 		return err
 	}
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
 		if need := tx.Size(); info.Size() < need {
 			return fmt.Errorf("it is %d bytes long but its pages reach %d bytes: it was cut short", info.Size(), need)
 		}
@@ -107,7 +107,7 @@ type checked struct {
 	status       moderation.Status
 }
 
-func checkComments(site *bolt.Bucket, problem func(string, ...any)) (map[string]checked, error) {
+func checkComments(site *bbolt.Bucket, problem func(string, ...any)) (map[string]checked, error) {
 	b := site.Bucket(bucketComments)
 	if b == nil {
 		return nil, errors.New("the comments bucket is missing")
@@ -133,7 +133,7 @@ func checkComments(site *bolt.Bucket, problem func(string, ...any)) (map[string]
 
 // checkStatusIndex: every listed comment is in the bucket of its status,
 // under its post, and in no other.
-func checkStatusIndex(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
+func checkStatusIndex(site *bbolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
 	status := site.Bucket(bucketStatus)
 	listed := make(map[string]moderation.Status, len(comments))
 	for _, s := range moderation.Statuses {
@@ -169,7 +169,7 @@ func checkStatusIndex(site *bolt.Bucket, comments map[string]checked, problem fu
 
 // checkThreads: each post's thread holds exactly its approved comments, and
 // its count is their number (no count is kept for an empty thread).
-func checkThreads(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
+func checkThreads(site *bbolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
 	approved := map[string]int{}
 	for _, c := range comments {
 		if c.status == moderation.StatusApproved {
@@ -220,7 +220,7 @@ func checkThreads(site *bolt.Bucket, comments map[string]checked, problem func(s
 // checkReplies: the replies index holds exactly parent+child for every
 // comment with a parent, and every parent exists (a deleted parent stays as
 // a tombstone while it has replies).
-func checkReplies(site *bolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
+func checkReplies(site *bbolt.Bucket, comments map[string]checked, problem func(string, ...any)) {
 	want := map[string]bool{}
 	for id, c := range comments {
 		if c.parent == "" {
@@ -245,7 +245,7 @@ func checkReplies(site *bolt.Bucket, comments map[string]checked, problem func(s
 
 // checkOrigins: the origins index holds exactly every site's origins, each
 // for its own site.
-func checkOrigins(tx *bolt.Tx, problem func(string, ...any)) {
+func checkOrigins(tx *bbolt.Tx, problem func(string, ...any)) {
 	want := map[string]string{}
 	_ = tx.Bucket(bucketSiteInfo).ForEach(func(k, v []byte) error {
 		var s moderation.Site

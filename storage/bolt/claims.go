@@ -1,16 +1,14 @@
-package storage
+package bolt
 
 import (
 	"context"
 	"encoding/binary"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
-
-var _ moderation.ClaimStore = (*DB)(nil)
 
 // CreateCommentClaiming implements moderation.ClaimStore. Like CreateComment
 // it is batched, so it restores what Taken may have changed before each try.
@@ -18,7 +16,7 @@ func (db *DB) CreateCommentClaiming(_ context.Context, c *moderation.Comment, cl
 	attach func(parent *moderation.Comment) error) error {
 	parentID, status, history := c.Parent, c.Status, c.History
 	created := c.Created.UnixNano()
-	return db.batch(func(tx *bolt.Tx) error {
+	return db.batch(func(tx *bbolt.Tx) error {
 		c.Status, c.History = status, history
 		held := tx.Bucket(bucketClaims)
 		for _, cl := range claims {
@@ -44,7 +42,7 @@ func (db *DB) CreateCommentClaiming(_ context.Context, c *moderation.Comment, cl
 	})
 }
 
-func heldUntil(held *bolt.Bucket, key string) (int64, bool) {
+func heldUntil(held *bbolt.Bucket, key string) (int64, bool) {
 	v := held.Get([]byte(key))
 	if len(v) != 8 {
 		return 0, false
@@ -56,7 +54,7 @@ func heldUntil(held *bolt.Bucket, key string) (int64, bool) {
 // window's worth of rate-limited submissions, so a full scan is cheap.
 func (db *DB) PurgeClaims(_ context.Context, now time.Time) (int, error) {
 	var n int
-	err := db.update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		held := tx.Bucket(bucketClaims)
 		var expired [][]byte
 		err := held.ForEach(func(k, v []byte) error {

@@ -1,9 +1,9 @@
-package storage
+package bolt
 
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -30,7 +30,7 @@ type publicFields struct {
 
 // loadPublic decodes the public fields of comment id into a Comment whose
 // private fields are empty.
-func loadPublic(comments *bolt.Bucket, id []byte) (*moderation.Comment, error) {
+func loadPublic(comments *bbolt.Bucket, id []byte) (*moderation.Comment, error) {
 	var p publicFields
 	if err := load(comments, id, &p); err != nil {
 		return nil, err

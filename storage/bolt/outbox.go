@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -25,7 +25,7 @@ var (
 
 // migrateOutbox creates the notification buckets and counts the approved
 // comments of each address already stored.
-func migrateOutbox(tx *bolt.Tx) error {
+func migrateOutbox(tx *bbolt.Tx) error {
 	for _, name := range [][]byte{bucketChanges, bucketOutbox, bucketCommenters, bucketLinks} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
@@ -42,7 +42,7 @@ func migrateOutbox(tx *bolt.Tx) error {
 
 // noteEntered runs inside the transaction that puts c into a new status:
 // it appends the transition to the changes feed and counts the approval.
-func noteEntered(tx *bolt.Tx, c *moderation.Comment) error {
+func noteEntered(tx *bbolt.Tx, c *moderation.Comment) error {
 	if c.Status == moderation.StatusDeleted {
 		return nil
 	}
@@ -61,7 +61,7 @@ func noteEntered(tx *bolt.Tx, c *moderation.Comment) error {
 }
 
 // noteLeft runs inside the transaction that takes c out of its status.
-func noteLeft(tx *bolt.Tx, c *moderation.Comment) error {
+func noteLeft(tx *bbolt.Tx, c *moderation.Comment) error {
 	if c.Status == moderation.StatusApproved {
 		return countApproved(tx, c.Email, -1)
 	}
@@ -71,7 +71,7 @@ func noteLeft(tx *bolt.Tx, c *moderation.Comment) error {
 // Changes returns up to limit transitions not yet planned, oldest first.
 func (db *DB) Changes(_ context.Context, limit int) ([]moderation.Transition, error) {
 	var out []moderation.Transition
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		cur := tx.Bucket(bucketChanges).Cursor()
 		for k, v := cur.First(); k != nil && len(out) < limit; k, v = cur.Next() {
 			var t moderation.Transition
@@ -88,7 +88,7 @@ func (db *DB) Changes(_ context.Context, limit int) ([]moderation.Transition, er
 // PlanChange replaces the transition seq by the deliveries it calls for, in
 // one transaction: a crash leaves either the change or its deliveries.
 func (db *DB) PlanChange(_ context.Context, seq uint64, ds []*moderation.Delivery) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketChanges).Delete(u64(seq)); err != nil {
 			return err
 		}
@@ -98,12 +98,12 @@ func (db *DB) PlanChange(_ context.Context, seq uint64, ds []*moderation.Deliver
 
 // Enqueue adds deliveries to the outbox.
 func (db *DB) Enqueue(_ context.Context, ds ...*moderation.Delivery) error {
-	return db.update(func(tx *bolt.Tx) error { return enqueue(tx, ds) })
+	return db.update(func(tx *bbolt.Tx) error { return enqueue(tx, ds) })
 }
 
 // enqueue numbers each delivery; one joining a group that is already
 // waiting takes that group's due time, so the group goes out as one.
-func enqueue(tx *bolt.Tx, ds []*moderation.Delivery) error {
+func enqueue(tx *bbolt.Tx, ds []*moderation.Delivery) error {
 	outbox := tx.Bucket(bucketOutbox)
 	for _, d := range ds {
 		if d.Group != "" {
@@ -123,7 +123,7 @@ func enqueue(tx *bolt.Tx, ds []*moderation.Delivery) error {
 	return nil
 }
 
-func groupDue(outbox *bolt.Bucket, group string) (time.Time, bool) {
+func groupDue(outbox *bbolt.Bucket, group string) (time.Time, bool) {
 	var due time.Time
 	found := false
 	_ = eachDelivery(outbox, func(d *moderation.Delivery) error {
@@ -135,7 +135,7 @@ func groupDue(outbox *bolt.Bucket, group string) (time.Time, bool) {
 	return due, found
 }
 
-func eachDelivery(outbox *bolt.Bucket, fn func(d *moderation.Delivery) error) error {
+func eachDelivery(outbox *bbolt.Bucket, fn func(d *moderation.Delivery) error) error {
 	return outbox.ForEach(func(k, v []byte) error {
 		var d moderation.Delivery
 		if err := json.Unmarshal(v, &d); err != nil {
@@ -150,7 +150,7 @@ func eachDelivery(outbox *bolt.Bucket, fn func(d *moderation.Delivery) error) er
 func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Delivery, error) {
 	var all []*moderation.Delivery
 	dueGroups := map[string]bool{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		return eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
 			if d.Failed() {
 				return nil
@@ -173,7 +173,7 @@ func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Del
 
 // FinishDeliveries removes sent (or pointless) deliveries.
 func (db *DB) FinishDeliveries(_ context.Context, seqs ...uint64) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		outbox := tx.Bucket(bucketOutbox)
 		for _, seq := range seqs {
 			if err := outbox.Delete(u64(seq)); err != nil {
@@ -186,7 +186,7 @@ func (db *DB) FinishDeliveries(_ context.Context, seqs ...uint64) error {
 
 // SaveDelivery records an attempt: its new due time, error and count.
 func (db *DB) SaveDelivery(_ context.Context, d *moderation.Delivery) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		outbox := tx.Bucket(bucketOutbox)
 		if outbox.Get(u64(d.Seq)) == nil {
 			return fmt.Errorf("delivery %d: %w", d.Seq, moderation.ErrNotFound)
@@ -199,7 +199,7 @@ func (db *DB) SaveDelivery(_ context.Context, d *moderation.Delivery) error {
 // "retrying", "failed" (given up), and "changes" not yet planned.
 func (db *DB) OutboxDepth(_ context.Context) (map[string]int, error) {
 	depth := map[string]int{"pending": 0, "retrying": 0, "failed": 0, "changes": 0}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		depth["changes"] = tx.Bucket(bucketChanges).Stats().KeyN
 		return eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
 			switch {
@@ -219,7 +219,7 @@ func (db *DB) OutboxDepth(_ context.Context) (map[string]int, error) {
 // PruneOutbox forgets deliveries that failed before failedBefore and
 // single-use link records that expired before now.
 func (db *DB) PruneOutbox(_ context.Context, failedBefore, now time.Time) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		var old [][]byte
 		err := eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
 			if d.Failed() && d.FailedAt.Before(failedBefore) {

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -69,47 +69,47 @@ func TestCheckPassesAConsistentDatabase(t *testing.T) {
 func TestCheckFindsEachInconsistency(t *testing.T) {
 	tests := []struct {
 		name    string
-		corrupt func(tx *bolt.Tx, ids map[string]string) error
+		corrupt func(tx *bbolt.Tx, ids map[string]string) error
 		want    string
 	}{
-		{"comment missing from its status", func(tx *bolt.Tx, ids map[string]string) error {
+		{"comment missing from its status", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketStatus).Bucket([]byte("pending")).Delete([]byte(ids["pending"]))
 		}, "missing from the status index"},
-		{"comment in two statuses", func(tx *bolt.Tx, ids map[string]string) error {
+		{"comment in two statuses", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketStatus).Bucket([]byte("spam")).Put([]byte(ids["pending"]), []byte("/c"))
 		}, "is listed under both"},
-		{"status lists a missing comment", func(tx *bolt.Tx, ids map[string]string) error {
+		{"status lists a missing comment", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketComments).Delete([]byte(ids["rejected"]))
 		}, "which does not exist"},
-		{"approved comment missing from its thread", func(tx *bolt.Tx, ids map[string]string) error {
+		{"approved comment missing from its thread", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketThread).Bucket([]byte("/b")).Delete([]byte(ids["approved"]))
 		}, "approved comments but its thread lists"},
-		{"thread lists an unapproved comment", func(tx *bolt.Tx, ids map[string]string) error {
+		{"thread lists an unapproved comment", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketThread).Bucket([]byte("/b")).Put([]byte(ids["rejected"]), nil)
 		}, "which is rejected"},
-		{"wrong count", func(tx *bolt.Tx, ids map[string]string) error {
+		{"wrong count", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketCounts).Put([]byte("/b"), u64(2))
 		}, `count of post "/b" is 2`},
-		{"missing count", func(tx *bolt.Tx, ids map[string]string) error {
+		{"missing count", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketCounts).Delete([]byte("/a"))
 		}, "and no count"},
-		{"missing reply link", func(tx *bolt.Tx, ids map[string]string) error {
+		{"missing reply link", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketReplies).Delete(replyKey(ids["parent"], ids["reply"]))
 		}, "the replies index lacks"},
-		{"stray reply link", func(tx *bolt.Tx, ids map[string]string) error {
+		{"stray reply link", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketReplies).Put(replyKey(ids["approved"], ids["pending"]), nil)
 		}, "matches no reply"},
-		{"origin of no site", func(tx *bolt.Tx, ids map[string]string) error {
+		{"origin of no site", func(tx *bbolt.Tx, ids map[string]string) error {
 			return tx.Bucket(bucketOrigins).Put([]byte("https://stray.example"), []byte("default"))
 		}, "the origins index gives https://stray.example"},
-		{"undecodable comment", func(tx *bolt.Tx, ids map[string]string) error {
+		{"undecodable comment", func(tx *bbolt.Tx, ids map[string]string) error {
 			return defaultSite(tx).Bucket(bucketComments).Put([]byte(ids["pending"]), []byte("{torn"))
 		}, "does not decode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, ids := checkFixture(t)
-			if err := db.bolt.Update(func(tx *bolt.Tx) error { return tt.corrupt(tx, ids) }); err != nil {
+			if err := db.bolt.Update(func(tx *bbolt.Tx) error { return tt.corrupt(tx, ids) }); err != nil {
 				t.Fatal(err)
 			}
 			err := db.Check(context.Background())
@@ -124,6 +124,6 @@ func TestCheckFindsEachInconsistency(t *testing.T) {
 	}
 }
 
-func defaultSite(tx *bolt.Tx) *bolt.Bucket {
+func defaultSite(tx *bbolt.Tx) *bbolt.Bucket {
 	return tx.Bucket(bucketSites).Bucket([]byte(moderation.DefaultSite))
 }

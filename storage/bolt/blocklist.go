@@ -1,17 +1,12 @@
-package storage
+package bolt
 
 import (
 	"context"
 	"crypto/rand"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
-)
-
-var (
-	_ moderation.SpamStore     = (*DB)(nil)
-	_ moderation.SecretRotator = (*DB)(nil)
 )
 
 var keyBlocklist = []byte("list")
@@ -19,7 +14,7 @@ var keyBlocklist = []byte("list")
 // Blocklist implements moderation.BlocklistStore.
 func (db *DB) Blocklist(_ context.Context, siteID string) (moderation.Blocklist, error) {
 	var b moderation.Blocklist
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -29,7 +24,7 @@ func (db *DB) Blocklist(_ context.Context, siteID string) (moderation.Blocklist,
 	return b, err
 }
 
-func loadBlocklist(site *bolt.Bucket, b *moderation.Blocklist) error {
+func loadBlocklist(site *bbolt.Bucket, b *moderation.Blocklist) error {
 	if err := load(site.Bucket(bucketBlocklist), keyBlocklist, b); err != moderation.ErrNotFound {
 		return err
 	}
@@ -38,7 +33,7 @@ func loadBlocklist(site *bolt.Bucket, b *moderation.Blocklist) error {
 
 // UpdateBlocklist implements moderation.BlocklistStore.
 func (db *DB) UpdateBlocklist(_ context.Context, siteID string, change func(*moderation.Blocklist) error, entry *moderation.AuditEntry) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -58,11 +53,11 @@ func (db *DB) UpdateBlocklist(_ context.Context, siteID string, change func(*mod
 	})
 }
 
-// RotateSecret implements moderation.SecretRotator.
+// RotateSecret implements moderation.AccountStore.
 func (db *DB) RotateSecret(_ context.Context, name string, size int) error {
 	secret := make([]byte, size)
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
-	return db.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("secret:"+name), secret) })
+	return db.update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("secret:"+name), secret) })
 }

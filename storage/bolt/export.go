@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -21,7 +21,7 @@ const checkEvery = 1024
 // Memory stays flat: one comment is decoded at a time, and grouping by post
 // holds at most byPostGroup comment IDs.
 func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, q.Site)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func (db *DB) ExportComments(ctx context.Context, q moderation.ExportQuery, fn f
 // json.Marshal writes them, so they pass through without being decoded or
 // encoded again: a full export costs little more than reading the file.
 func (db *DB) ExportJSON(ctx context.Context, q moderation.ExportQuery, fn func(raw []byte) error) error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, q.Site)
 		if err != nil {
 			return err
@@ -56,7 +56,7 @@ func (db *DB) ExportJSON(ctx context.Context, q moderation.ExportQuery, fn func(
 // in ID order. A status filter walks that status's index, which also names
 // each comment's post; a comment is decoded (its head only) just when a
 // filter needs what no index says.
-func selected(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(k, v []byte) error) error {
+func selected(ctx context.Context, site *bbolt.Bucket, q moderation.ExportQuery, fn func(k, v []byte) error) error {
 	comments := site.Bucket(bucketComments)
 	cur, indexed := comments.Cursor(), false
 	if s := site.Bucket(bucketStatus).Bucket([]byte(q.Status)); q.Status != "" && s != nil {
@@ -109,7 +109,7 @@ var byPostGroup = 1 << 18
 // at most byPostGroup comments (a larger post alone), each group with one
 // more pass that notes its comments' IDs before reading them in order.
 // A blog with fewer comments than a group is read in two passes.
-func exportByPost(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
+func exportByPost(ctx context.Context, site *bbolt.Bucket, q moderation.ExportQuery, fn func(*moderation.Comment) error) error {
 	var posts []string
 	counts := map[string]int{}
 	err := eachHead(ctx, site, q, func(_ []byte, h *head) {
@@ -153,7 +153,7 @@ func exportByPost(ctx context.Context, site *bolt.Bucket, q moderation.ExportQue
 }
 
 // eachHead calls fn with the key and head of each selected comment.
-func eachHead(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, fn func(k []byte, h *head)) error {
+func eachHead(ctx context.Context, site *bbolt.Bucket, q moderation.ExportQuery, fn func(k []byte, h *head)) error {
 	return selected(ctx, site, q, func(k, v []byte) error {
 		var h head
 		if err := json.Unmarshal(v, &h); err != nil {
@@ -168,7 +168,7 @@ func eachHead(ctx context.Context, site *bolt.Bucket, q moderation.ExportQuery, 
 // copies the file as this read transaction sees it while writers go on.
 func (db *DB) Backup(_ context.Context, w io.Writer, started func(size int64)) (int64, error) {
 	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		if started != nil {
 			started(tx.Size())
 		}

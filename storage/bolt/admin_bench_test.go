@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -21,7 +21,7 @@ func fillPending(b *testing.B, n int) *DB {
 	}
 	b.Cleanup(func() { _ = db.Close() })
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err = db.update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bbolt.Tx) error {
 		for i := range n {
 			at := start.Add(time.Duration(i) * time.Second)
 			c := &moderation.Comment{Site: moderation.DefaultSite, ID: moderation.NewID(at), Post: fmt.Sprintf("/post/%d", i%100),

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -22,7 +22,7 @@ var (
 // migrateModel is schema 6: the spam classifier's model, top-level until
 // schema 7 moves it into the default site. It starts unbuilt (no version),
 // so the next start trains it from the decided comments.
-func migrateModel(tx *bolt.Tx) error {
+func migrateModel(tx *bbolt.Tx) error {
 	model, err := tx.CreateBucketIfNotExists(bucketModel)
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func migrateModel(tx *bolt.Tx) error {
 }
 
 // createModelBuckets makes the nested buckets of a model bucket.
-func createModelBuckets(model *bolt.Bucket) error {
+func createModelBuckets(model *bbolt.Bucket) error {
 	for _, name := range [][]byte{bucketModelCounts, bucketTrained} {
 		if _, err := model.CreateBucketIfNotExists(name); err != nil {
 			return err
@@ -42,7 +42,7 @@ func createModelBuckets(model *bolt.Bucket) error {
 
 // Model implements moderation.Store.
 func (db *DB) Model(_ context.Context, siteID string, fn func(hash, ham, spam uint32)) (version, ham, spam int, err error) {
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (db *DB) Model(_ context.Context, siteID string, fn func(hash, ham, spam ui
 
 // RebuildModel implements moderation.Store.
 func (db *DB) RebuildModel(ctx context.Context, siteID string, version int, train func(c *moderation.Comment) *moderation.Training) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func (db *DB) RebuildModel(ctx context.Context, siteID string, version int, trai
 
 // loadTraining returns what is recorded of what comment id of site taught,
 // or nil.
-func loadTraining(site *bolt.Bucket, id []byte) *moderation.Training {
+func loadTraining(site *bbolt.Bucket, id []byte) *moderation.Training {
 	var t moderation.Training
 	if load(site.Bucket(bucketModel).Bucket(bucketTrained), id, &t) != nil {
 		return nil
@@ -140,7 +140,7 @@ func loadTraining(site *bolt.Bucket, id []byte) *moderation.Training {
 // recorded for it comes out, c.Trained goes in and is recorded. A tombstone
 // loses its record but keeps its counts: deleting a comment is not a change
 // of mind about it.
-func teach(site *bolt.Bucket, old, c *moderation.Comment) error {
+func teach(site *bbolt.Bucket, old, c *moderation.Comment) error {
 	model := site.Bucket(bucketModel)
 	trained, id := model.Bucket(bucketTrained), []byte(c.ID)
 	if c.Status == moderation.StatusDeleted {
@@ -167,7 +167,7 @@ func teach(site *bolt.Bucket, old, c *moderation.Comment) error {
 
 // count adds delta to every bucket of t's class and to the class's
 // comments; counts never go below zero.
-func count(model *bolt.Bucket, t *moderation.Training, delta int64) error {
+func count(model *bbolt.Bucket, t *moderation.Training, delta int64) error {
 	if t == nil {
 		return nil
 	}

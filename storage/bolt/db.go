@@ -1,7 +1,7 @@
 // Package storage keeps Parley's data in one bbolt file. It implements
 // moderation.Store and is the only package that knows about bbolt; it imports
 // the domain package and nothing else of ours.
-package storage
+package bolt
 
 import (
 	"encoding/binary"
@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"parley/moderation"
@@ -76,7 +76,7 @@ import (
 // Comment IDs are unique by construction (time plus 80 random bits, and a
 // create refuses an existing ID), so no index key can collide.
 type DB struct {
-	bolt *bolt.DB
+	bolt *bbolt.DB
 }
 
 var (
@@ -102,8 +102,8 @@ var (
 
 // migrations bring a database from version i to i+1. Append, never edit: a
 // database records how many have run.
-var migrations = []func(tx *bolt.Tx) error{
-	func(tx *bolt.Tx) error { // 1: the initial layout
+var migrations = []func(tx *bbolt.Tx) error{
+	func(tx *bbolt.Tx) error { // 1: the initial layout
 		for _, name := range [][]byte{bucketMeta, bucketComments, bucketStatus, bucketThread, bucketCounts,
 			bucketReplies, bucketAudit, bucketModerators, bucketTokens, bucketTokenIDs} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -118,7 +118,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
-	func(tx *bolt.Tx) error { // 2: the anti-spam pipeline's claims and blocklist
+	func(tx *bbolt.Tx) error { // 2: the anti-spam pipeline's claims and blocklist
 		for _, name := range [][]byte{bucketClaims, bucketBlocklist} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -127,11 +127,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	migrateOutbox, // 3: notifications (storage/outbox.go)
-	func(tx *bolt.Tx) error { // 4: admin page sessions
+	func(tx *bbolt.Tx) error { // 4: admin page sessions
 		_, err := tx.CreateBucketIfNotExists(bucketSessions)
 		return err
 	},
-	func(tx *bolt.Tx) error { // 5: import keys
+	func(tx *bbolt.Tx) error { // 5: import keys
 		_, err := tx.CreateBucketIfNotExists(bucketImported)
 		return err
 	},
@@ -153,7 +153,7 @@ var initialMmapSize = map[int]int{32: 128 << 20, 64: 1 << 30}[strconv.IntSize]
 // A file held by another process, a corrupt file or a file from a newer
 // Parley is a clear error; Open never overwrites an existing file.
 func Open(path string) (db *DB, err error) {
-	var b *bolt.DB
+	var b *bbolt.DB
 	// bbolt can panic on a corrupt file instead of returning an error, and
 	// fault on reading past the end of a truncated one: make both errors.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -166,7 +166,7 @@ func Open(path string) (db *DB, err error) {
 		}
 	}()
 	info, statErr := os.Stat(path)
-	b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
+	b, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: OpenTimeout, InitialMmapSize: initialMmapSize})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the database is in use by another process (is parley serve running?)", path)
@@ -195,7 +195,7 @@ func Open(path string) (db *DB, err error) {
 }
 
 func (db *DB) migrate() error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
 		var version uint64
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			if v := meta.Get(keySchema); len(v) == 8 {
@@ -222,12 +222,12 @@ func (db *DB) Path() string { return db.bolt.Path() }
 
 // update runs fn in a write transaction, mapping a full disk to the domain's
 // ErrStorageFull so the client gets a clear, retryable answer.
-func (db *DB) update(fn func(tx *bolt.Tx) error) error { return diskError(db.bolt.Update(fn)) }
+func (db *DB) update(fn func(tx *bbolt.Tx) error) error { return diskError(db.bolt.Update(fn)) }
 
 // batch is update for concurrent single-comment writes: bbolt groups them so
 // that one fsync commits many. fn may run more than once and must be
 // idempotent.
-func (db *DB) batch(fn func(tx *bolt.Tx) error) error { return diskError(db.bolt.Batch(fn)) }
+func (db *DB) batch(fn func(tx *bbolt.Tx) error) error { return diskError(db.bolt.Batch(fn)) }
 
 func diskError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
@@ -242,7 +242,7 @@ func u64(n uint64) []byte {
 	return b
 }
 
-func save(b *bolt.Bucket, key []byte, v any) error {
+func save(b *bbolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -252,7 +252,7 @@ func save(b *bolt.Bucket, key []byte, v any) error {
 
 // load decodes a value; bbolt's bytes are only valid inside the transaction,
 // and decoding copies them.
-func load(b *bolt.Bucket, key []byte, v any) error {
+func load(b *bbolt.Bucket, key []byte, v any) error {
 	data := b.Get(key)
 	if data == nil {
 		return moderation.ErrNotFound

@@ -1,4 +1,4 @@
-package storage
+package bolt
 
 import (
 	"context"
@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
 
-var _ moderation.AdminStore = (*DB)(nil)
-
 // CreateSession implements moderation.AdminStore.
 func (db *DB) CreateSession(_ context.Context, s *moderation.Session) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
 		if sessions.Get([]byte(s.ID)) != nil {
 			return fmt.Errorf("session: %w", moderation.ErrConflict)
@@ -27,7 +25,7 @@ func (db *DB) CreateSession(_ context.Context, s *moderation.Session) error {
 // Session implements moderation.AdminStore.
 func (db *DB) Session(_ context.Context, id string) (*moderation.Session, error) {
 	var s moderation.Session
-	err := db.bolt.View(func(tx *bolt.Tx) error { return load(tx.Bucket(bucketSessions), []byte(id), &s) })
+	err := db.bolt.View(func(tx *bbolt.Tx) error { return load(tx.Bucket(bucketSessions), []byte(id), &s) })
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
@@ -36,7 +34,7 @@ func (db *DB) Session(_ context.Context, id string) (*moderation.Session, error)
 
 // TouchSession implements moderation.AdminStore.
 func (db *DB) TouchSession(_ context.Context, id string, at time.Time) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
 		var s moderation.Session
 		if err := load(sessions, []byte(id), &s); err != nil {
@@ -50,10 +48,10 @@ func (db *DB) TouchSession(_ context.Context, id string, at time.Time) error {
 // DeleteSessions implements moderation.AdminStore. Sessions are few (one per
 // signed-in browser), so a full scan is cheap.
 func (db *DB) DeleteSessions(_ context.Context, match func(*moderation.Session) bool) error {
-	return db.update(func(tx *bolt.Tx) error { return deleteSessions(tx, match) })
+	return db.update(func(tx *bbolt.Tx) error { return deleteSessions(tx, match) })
 }
 
-func deleteSessions(tx *bolt.Tx, match func(*moderation.Session) bool) error {
+func deleteSessions(tx *bbolt.Tx, match func(*moderation.Session) bool) error {
 	sessions := tx.Bucket(bucketSessions)
 	var doomed [][]byte
 	err := sessions.ForEach(func(k, v []byte) error {

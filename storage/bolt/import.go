@@ -1,10 +1,10 @@
-package storage
+package bolt
 
 import (
 	"context"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"parley/moderation"
 )
@@ -13,7 +13,7 @@ import (
 // write transaction, and every comment goes through putComment, so the
 // status, thread, count and reply indexes stay what a submission makes them.
 func (db *DB) ImportComments(_ context.Context, siteID string, items []*moderation.ImportItem) error {
-	return db.update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		site, err := siteOf(tx, siteID)
 		if err != nil {
 			return err
@@ -28,7 +28,7 @@ func (db *DB) ImportComments(_ context.Context, siteID string, items []*moderati
 	})
 }
 
-func importOne(tx *bolt.Tx, site *bolt.Bucket, it *moderation.ImportItem) error {
+func importOne(tx *bbolt.Tx, site *bbolt.Bucket, it *moderation.ImportItem) error {
 	comments, imported := site.Bucket(bucketComments), site.Bucket(bucketImported)
 	c := it.Comment
 	if imported.Get(it.Key) != nil || comments.Get([]byte(c.ID)) != nil {

@@ -55,6 +55,8 @@ var errUnavailable = moderation.Errorf(moderation.CodeUnavailable,
 //
 //   - no rows                                  → moderation.ErrNotFound
 //   - unique violation (23505)                 → moderation.ErrConflict
+//   - foreign key violation (23503)            → moderation.ErrNotFound: the
+//     site (or other parent row) written into does not exist
 //   - disk full (53100)                        → moderation.ErrStorageFull
 //   - connection failures, shutdown, too many
 //     connections, out of memory (class 08, 53, 57P0x) → CodeUnavailable
@@ -72,6 +74,8 @@ func mapError(err error) error {
 		switch {
 		case pg.Code == "23505":
 			return fmt.Errorf("%w (%w)", moderation.ErrConflict, err)
+		case pg.Code == "23503":
+			return fmt.Errorf("%w (%w)", moderation.ErrNotFound, err)
 		case pg.Code == "53100":
 			return fmt.Errorf("%w (postgres: %w)", moderation.ErrStorageFull, err)
 		case pg.Code[:2] == "08", pg.Code[:2] == "53", pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03":

@@ -165,9 +165,10 @@ func start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Socket paths are limited to about 100 bytes; a long TMPDIR would not fit.
+	// Socket paths are limited to about 100 bytes, so a long TMPDIR would not
+	// fit; as root, the postgres user could not enter a TMPDIR under /root.
 	base := os.TempDir()
-	if len(base) > 40 {
+	if len(base) > 40 || os.Geteuid() == 0 {
 		base = "/tmp"
 	}
 	dir, err := os.MkdirTemp(base, "parley-pg-")
@@ -202,6 +203,7 @@ func (s *server) run(bin string) error {
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
 		"-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.Dir = s.dir // the test's own directory may be closed to the postgres user
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
@@ -232,6 +234,7 @@ func (s *server) run(bin string) error {
 	}
 	cmd := exec.Command("sh", "-c", watchdog, "sh", s.dir, filepath.Join(bin, "postgres"), "-D", data)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, logFile, logFile
+	cmd.Dir = s.dir
 	// Its own process group: a Ctrl-C meant for go test does not reach the
 	// server directly; the watchdog stops it when the test binary is gone.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}

@@ -4,8 +4,21 @@
 // the domain package and nothing else of ours.
 //
 // The schema lives in migrations/ as numbered SQL files, applied at Open
-// (migrate.go). Every write goes through tx (tx.go), which retries on
-// serialization failures and maps errors to the domain's.
+// (migrate.go); 001_init.sql documents every table. Writing a method:
+//
+//   - Run it in db.tx, which retries on serialization failures and deadlocks
+//     and maps errors to the domain's (tx.go). The callback may run more than
+//     once: build its results afresh each time, and call domain callbacks
+//     (such as Claim.Taken) knowing they may repeat.
+//   - A check and the write it guards share one transaction, and the check
+//     locks what it reads (SELECT … FOR UPDATE) or the write is conditional
+//     (INSERT … ON CONFLICT, UPDATE … WHERE): READ COMMITTED does not make a
+//     read-then-write safe by itself.
+//   - Encode documents with encoding/json exactly as the bbolt backend does,
+//     so export, import and copy see the same bytes from both.
+//   - Return moderation.ErrNotFound for a missing row (pgx.ErrNoRows from
+//     QueryRow.Scan does that through mapError) and moderation.ErrConflict
+//     for a key that exists (a unique violation does).
 package postgres
 
 import (

@@ -10,4 +10,3 @@ func testAccounts(t *testing.T, open Opener)   {}
 func testCommenters(t *testing.T, open Opener) {}
 func testBlocklist(t *testing.T, open Opener)  {}
 func testTransfer(t *testing.T, open Opener)   {}
-func testOutbox(t *testing.T, open Opener)     {}

@@ -2,8 +2,6 @@ package storetest
 
 import "testing"
 
-func testThread(t *testing.T, open Opener)     {}
-func testModel(t *testing.T, open Opener)      {}
 func testClaims(t *testing.T, open Opener)     {}
 func testAdmin(t *testing.T, open Opener)      {}
 func testAccounts(t *testing.T, open Opener)   {}

@@ -41,8 +41,10 @@ func wantModel(t *testing.T, s moderation.Store, site, when string, want modelOf
 	}
 }
 
-func ham(fs ...uint32) *moderation.Training  { return &moderation.Training{Class: "ham", Features: fs} }
-func spam(fs ...uint32) *moderation.Training { return &moderation.Training{Class: "spam", Features: fs} }
+func ham(fs ...uint32) *moderation.Training { return &moderation.Training{Class: "ham", Features: fs} }
+func spam(fs ...uint32) *moderation.Training {
+	return &moderation.Training{Class: "spam", Features: fs}
+}
 
 // train is a change that moves a comment to status and sets what it teaches.
 func train(to moderation.Status, tr *moderation.Training, seen **moderation.Training) func(c *moderation.Comment) (*moderation.AuditEntry, error) {

@@ -2,8 +2,6 @@ package storetest
 
 import "testing"
 
-func testClaims(t *testing.T, open Opener)     {}
-func testAdmin(t *testing.T, open Opener)      {}
 func testAccounts(t *testing.T, open Opener)   {}
 func testCommenters(t *testing.T, open Opener) {}
 func testBlocklist(t *testing.T, open Opener)  {}

@@ -1,5 +1,0 @@
-package storetest
-
-import "testing"
-
-func testTransfer(t *testing.T, open Opener) {}

@@ -164,11 +164,13 @@ CREATE TABLE blocklists (
 -- Claims: spent form tokens and recent comment bodies (moderation.Claim;
 -- bbolt: claims). Keys are HMACs, never raw data.
 -- ==========================================================================
+-- Held until a time in Unix nanoseconds, as the domain compares it with a
+-- comment's creation time: timestamptz would round it to microseconds.
 CREATE TABLE claims (
-    key   text PRIMARY KEY,
-    until timestamptz NOT NULL           -- held until then; purged after
+    key      text PRIMARY KEY,
+    until_ns bigint NOT NULL             -- held until then; purged after
 );
-CREATE INDEX claims_until ON claims (until);
+CREATE INDEX claims_until ON claims (until_ns);
 
 -- ==========================================================================
 -- Single-use links, once used (bbolt: links). The primary key is what makes

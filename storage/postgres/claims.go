@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"parley/moderation"
 )
@@ -20,15 +23,10 @@ type claimState struct {
 	current map[string]int64 // what the others hold until, read under lock
 }
 
-// queueClaims queues the taking of claims: keys nobody holds are inserted
-// at once; those already there are then locked and read. A concurrent
-// claimer of the same key waits for the insert to commit or roll back, so
-// exactly one of two racing comments finds a key free.
-func queueClaims(b *pgx.Batch, claims []moderation.Claim) *claimState {
+// newClaimState gathers claims by key: each key once, with the latest
+// Until asked for it.
+func newClaimState(claims []moderation.Claim) (*claimState, []int64) {
 	s := &claimState{until: map[string]int64{}, fresh: map[string]bool{}, current: map[string]int64{}}
-	if len(claims) == 0 {
-		return s
-	}
 	for _, cl := range claims {
 		u := cl.Until.UnixNano()
 		if old, ok := s.until[cl.Key]; !ok || u > old {
@@ -40,29 +38,87 @@ func queueClaims(b *pgx.Batch, claims []moderation.Claim) *claimState {
 	for i, k := range s.keys {
 		untils[i] = s.until[k]
 	}
-	b.Queue(`INSERT INTO claims (key, until_ns) SELECT * FROM unnest($1::text[], $2::bigint[])
-		ON CONFLICT (key) DO NOTHING RETURNING key`, s.keys, untils).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				return err
-			}
-			s.fresh[k] = true
+	return s, untils
+}
+
+// errClaimHeld is the SQLSTATE that take_free_claims (001_init.sql) raises
+// when a key is already there.
+const errClaimHeld = "PA001"
+
+// queueTakeFree queues the taking of claims that nobody holds: the insert
+// of every key, which fails the batch's transaction with errClaimHeld if
+// one is there already (or is being inserted by a transaction that
+// commits). That is a submission's usual case, in the same round trip as
+// its writes; the caller falls back to createReading for the rest.
+func queueTakeFree(b *pgx.Batch, claims []moderation.Claim) {
+	s, untils := newClaimState(claims)
+	b.Queue(`SELECT take_free_claims($1::text[], $2::bigint[])`, s.keys, untils)
+}
+
+// claimHeld reports whether err is queueTakeFree's refusal.
+func claimHeld(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == errClaimHeld
+}
+
+// queueClaims queues the taking of claims, in one statement: keys nobody
+// holds are inserted, and the rows of those already held are locked and
+// read. A concurrent claimer of the same key waits for the insert to commit
+// or roll back, so exactly one of two racing comments finds a key free.
+func queueClaims(b *pgx.Batch, claims []moderation.Claim) *claimState {
+	s, untils := newClaimState(claims)
+	if len(claims) == 0 {
+		return s
+	}
+	// The SELECT sees the rows committed when the statement began, locked
+	// at their latest version; a row that another transaction committed
+	// while the INSERT waited for it is neither inserted nor seen, and
+	// lockRaced reads it after.
+	b.Queue(`WITH fresh AS (
+			INSERT INTO claims (key, until_ns) SELECT * FROM unnest($1::text[], $2::bigint[])
+			ON CONFLICT (key) DO NOTHING RETURNING key),
+		held AS (SELECT key, until_ns FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE)
+		SELECT key, until_ns, false FROM held UNION ALL SELECT key, 0, true FROM fresh`, s.keys, untils).Query(s.scan)
+	return s
+}
+
+// scan records the rows of queueClaims' statement: (key, until, fresh).
+func (s *claimState) scan(rows pgx.Rows) error {
+	for rows.Next() {
+		var k string
+		var u int64
+		var fresh bool
+		if err := rows.Scan(&k, &u, &fresh); err != nil {
+			return err
 		}
-		return rows.Err()
-	})
-	b.Queue(`SELECT key, until_ns FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE`, s.keys).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var k string
-			var u int64
-			if err := rows.Scan(&k, &u); err != nil {
-				return err
-			}
+		if fresh {
+			s.fresh[k] = true
+		} else {
 			s.current[k] = u
 		}
-		return rows.Err()
-	})
-	return s
+	}
+	return rows.Err()
+}
+
+// lockRaced locks and reads the keys that queueClaims neither inserted nor
+// saw: a concurrent claimer's, committed while it waited. A new statement
+// sees them.
+func (s *claimState) lockRaced(ctx context.Context, conn *pgxpool.Conn) error {
+	var raced []string
+	for _, k := range s.keys {
+		if _, seen := s.current[k]; !seen && !s.fresh[k] {
+			raced = append(raced, k)
+		}
+	}
+	if len(raced) == 0 {
+		return nil
+	}
+	rows, err := conn.Query(ctx, `SELECT key, until_ns, false FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE`, raced)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return s.scan(rows)
 }
 
 // taken reports whether someone else holds key at c's creation time.

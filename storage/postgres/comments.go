@@ -25,12 +25,13 @@ func (db *DB) CreateCommentClaiming(ctx context.Context, c *moderation.Comment, 
 }
 
 // create stores a new comment in at most two round trips, the submission's
-// hot path. A top-level comment without claims has nothing to read first:
-// its writes go as one batch, which PostgreSQL runs as one implicit
-// transaction (one Sync). A reply or a claiming comment reads first (its
-// parent, its claims), so its transaction is spelled out: BEGIN travels
-// with the reads and COMMIT with the writes. Each try starts from c as it
-// was given, since Taken and attach may change it.
+// hot path. A top-level comment has nothing to read first when its claims
+// are free, as they usually are: its writes go as one batch, which
+// PostgreSQL runs as one implicit transaction (one Sync), and a claim found
+// held undoes them. A reply, or a comment whose claim is held, reads first
+// (its parent, its claims), so its transaction is spelled out: BEGIN
+// travels with the reads and COMMIT with the writes. Each try starts from c
+// as it was given, since Taken and attach may change it.
 func (db *DB) create(ctx context.Context, c *moderation.Comment, claims []moderation.Claim, attach func(parent *moderation.Comment) error) error {
 	parentID, status, history := c.Parent, c.Status, c.History
 	return retry(ctx, func() error {
@@ -40,24 +41,30 @@ func (db *DB) create(ctx context.Context, c *moderation.Comment, claims []modera
 			return err
 		}
 		defer conn.Release()
-		if parentID == "" && len(claims) == 0 {
+		if parentID == "" {
 			w := newCommentWrites(&pgx.Batch{})
+			if len(claims) > 0 {
+				queueTakeFree(w.batch, claims)
+			}
 			if err := w.put(nil, c); err != nil {
 				return err
 			}
-			return w.send(ctx, conn)
+			if err := w.send(ctx, conn); !claimHeld(err) {
+				return err
+			}
 		}
 		return createReading(ctx, conn, c, parentID, claims, attach)
 	})
 }
 
 // createReading is create's explicit transaction: the reads, the domain's
-// callbacks, the writes.
+// callbacks, the writes. A site that does not exist fails the comment's
+// insert (its foreign key), so it is looked up only when a parent is not
+// found, to tell that apart.
 func createReading(ctx context.Context, conn *pgxpool.Conn, c *moderation.Comment, parentID string, claims []moderation.Claim,
 	attach func(parent *moderation.Comment) error) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	queueSiteCheck(b, c.Site)
 	held := queueClaims(b, claims)
 	var parent *moderation.Comment
 	if parentID != "" {
@@ -80,6 +87,16 @@ func createReading(ctx context.Context, conn *pgxpool.Conn, c *moderation.Commen
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return rollback(ctx, conn, err)
+	}
+	if err := held.lockRaced(ctx, conn); err != nil {
+		return rollback(ctx, conn, err)
+	}
+	if parentID != "" && parent == nil {
+		b := &pgx.Batch{}
+		queueSiteCheck(b, c.Site)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return rollback(ctx, conn, err)
+		}
 	}
 	for _, cl := range claims {
 		if held.taken(cl.Key, c) {

@@ -172,6 +172,23 @@ CREATE TABLE claims (
 );
 CREATE INDEX claims_until ON claims (until_ns);
 
+-- Takes claims that nobody holds, or fails with SQLSTATE PA001 when one of
+-- the keys is there (held or expired but not yet purged): a submission's
+-- usual case in the round trip of its writes, with a clear error to fall
+-- back on (storage/postgres/claims.go).
+CREATE FUNCTION take_free_claims(keys text[], untils bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    taken bigint;
+BEGIN
+    INSERT INTO claims (key, until_ns) SELECT * FROM unnest(keys, untils) ON CONFLICT (key) DO NOTHING;
+    GET DIAGNOSTICS taken = ROW_COUNT;
+    IF taken < cardinality(keys) THEN
+        RAISE EXCEPTION 'a claim is held' USING ERRCODE = 'PA001';
+    END IF;
+END
+$$;
+
 -- ==========================================================================
 -- Single-use links, once used (bbolt: links). The primary key is what makes
 -- a link usable once across instances.

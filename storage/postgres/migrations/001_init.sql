@@ -52,9 +52,10 @@ CREATE TABLE comments (
     training jsonb,                      -- moderation.Training: what it taught the classifier, NULL if nothing
     PRIMARY KEY (site, id)
 );
--- The public thread read: a post's visible comments in order. Deleted ones
--- stay as tombstones so that replies keep their place.
-CREATE INDEX comments_thread ON comments (site, post, created, id)
+-- The public thread read: a post's visible comments in order (IDs sort by
+-- creation time; bbolt's thread is in ID order too). Deleted ones stay as
+-- tombstones so that replies keep their place.
+CREATE INDEX comments_thread ON comments (site, post, id)
     WHERE status IN ('approved', 'deleted');
 -- The moderators' queues, oldest first (IDs sort by creation time).
 CREATE INDEX comments_queue ON comments (site, status, id);

@@ -303,6 +303,26 @@ func testComments(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("search sees through escaping", func(t *testing.T) {
+		s := open(t)
+		c := comment(def, "/p", at(1))
+		c.Author, c.Email, c.IPHash = "Zoë Ünal", "zoe@example.com", "abc123"
+		c.Body = "Use <b>Bold</b> & \"Quotes\"\nand a tab\there"
+		create(t, s, c)
+		for search, want := range map[string]bool{
+			"<b>bold</b>": true, `"quotes"`: true, "bold</b> &": true, "zoË ünal": true, "ZOE@EXAMPLE": true,
+			"quotes\"\nand": true, "tab\there": true, "abc123": true, "abc12": false, "bold quotes": false, "/p": false,
+		} {
+			got, _, err := s.Comments(t.Context(), moderation.Query{Site: def, Status: moderation.StatusPending, Limit: 10, Search: search})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != want {
+				t.Errorf("search %q: found %d, want %v", search, len(got), want)
+			}
+		}
+	})
+
 	t.Run("sites keep their own comments", func(t *testing.T) {
 		s := open(t)
 		addSite(t, s, "b")

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"sync"
 	"testing"
 
 	"parley/moderation"
@@ -124,28 +123,7 @@ func testCommenters(t *testing.T, open Opener) {
 			t.Error("pruning kept a link that expired")
 		}
 
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		won, lost := 0, 0
-		for range 8 {
-			wg.Go(func() {
-				err := s.UseLink(ctx, "raced", at(100))
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won++
-				case errors.Is(err, moderation.ErrConflict):
-					lost++
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if won != 1 || lost != 7 {
-			t.Errorf("8 racing uses of one link: %d won, %d conflicts", won, lost)
-		}
+		race(t, "uses of one link", 8, func(int) error { return s.UseLink(ctx, "raced", at(100)) }, isConflict)
 	})
 
 	t.Run("update moderator", func(t *testing.T) {

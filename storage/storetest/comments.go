@@ -436,28 +436,10 @@ func testComments(t *testing.T, open Opener) {
 
 		// Many creates of one ID: exactly one wins.
 		id := moderation.NewID(at(5000))
-		var mu sync.Mutex
-		won, conflicts := 0, 0
-		for range writers {
-			wg.Go(func() {
-				c := comment(def, "/hot", at(5000))
-				c.ID = id
-				err := s.CreateComment(t.Context(), c, noParent)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won++
-				case errors.Is(err, moderation.ErrConflict):
-					conflicts++
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if won != 1 || conflicts != writers-1 {
-			t.Errorf("%d creates of one ID: %d won, %d conflicts", writers, won, conflicts)
-		}
+		race(t, "creates of one ID", writers, func(int) error {
+			c := comment(def, "/hot", at(5000))
+			c.ID = id
+			return s.CreateComment(t.Context(), c, noParent)
+		}, isConflict)
 	})
 }

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"parley/moderation"
@@ -149,6 +151,26 @@ func testCommenters(t *testing.T, open Opener) {
 		}
 		if m, _ := s.Moderator(ctx, "ada"); m.Notify != prefs || m.Role != moderation.RoleOwner {
 			t.Errorf("ada after the updates: %+v", m)
+		}
+		// Changes at once lose nothing.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				err := s.UpdateModerator(ctx, "ada", func(m *moderation.Moderator) error {
+					if m.Sites == nil {
+						m.Sites = map[string]moderation.SiteRole{}
+					}
+					m.Sites[fmt.Sprintf("s%d", i)] = moderation.SiteModerator
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if m, _ := s.Moderator(ctx, "ada"); len(m.Sites) != 8 {
+			t.Errorf("8 concurrent updates left %v", m.Sites)
 		}
 		if ms, _ := s.Moderators(ctx); len(ms) != 1 {
 			t.Errorf("updating by a folded name made a second moderator: %d", len(ms))

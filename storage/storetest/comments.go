@@ -434,6 +434,30 @@ func testComments(t *testing.T, open Opener) {
 			t.Errorf("w3 has %d approved comments, want %d", c.Approved, each)
 		}
 
+		// Writers that change one comment at once lose nothing.
+		one := pending[0].ID
+		errs = make(chan error, writers*5)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range 5 {
+					errs <- s.UpdateComments(t.Context(), def, []string{one}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+						c.History = append(c.History, moderation.Change{Status: c.Status, At: at(2000), By: fmt.Sprintf("w%d.%d", w, i)})
+						return &moderation.AuditEntry{At: at(2000), Actor: "ada", Action: "note", Comment: c.ID}, nil
+					})
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c := get(t, s, def, one); len(c.History) != 2+writers*5 {
+			t.Errorf("%d concurrent updates of one comment: its history has %d entries, want %d", writers*5, len(c.History), 2+writers*5)
+		}
+
 		// Many creates of one ID: exactly one wins.
 		id := moderation.NewID(at(5000))
 		race(t, "creates of one ID", writers, func(int) error {

@@ -8,6 +8,18 @@
 // as the service would (moderation.NewID, real statuses, Training), passes
 // explicit times (whole seconds) and never sleeps.
 //
+// A backend still being written can run the cases its methods reach
+// (go test -run 'TestContract/sites/create'): wrap it so that it is a
+// moderation.Store, its own methods promoted over a nil one's, as in
+//
+//	type notYet struct{ moderation.Store }
+//	type partial struct {
+//		*DB
+//		notYet
+//	}
+//
+// A case that calls a method not written yet panics on the nil Store.
+//
 // Where the interface's documentation leaves a choice, the suite holds every
 // backend to what bbolt does, so that the service sees one behaviour:
 //

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"parley/moderation"
@@ -51,11 +53,27 @@ func testBlocklist(t *testing.T, open Opener) {
 		if bl, _ := s.Blocklist(ctx, def); len(bl.Words) != 2 {
 			t.Errorf("a failed change was saved: %+v", bl)
 		}
+		// Editors at once lose nothing.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				if err := set("b", moderation.Blocklist{Words: []string{fmt.Sprintf("word%d", i)}}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if bl, _ := s.Blocklist(ctx, "b"); len(bl.Words) != 8 {
+			t.Errorf("8 concurrent additions left %v", bl.Words)
+		}
+		if log := audit(t, s, "b"); len(log) != 9 {
+			t.Errorf("b's audit after 9 edits: %d entries", len(log))
+		}
 		// The entries are the site's, whatever site they named.
 		if log := audit(t, s, def); len(log) != 2 || log[0].Action != "blocklist add" || log[0].Site != def {
 			t.Errorf("the default site's audit: %+v", log)
 		}
-		if log := audit(t, s, "b"); len(log) != 1 || log[0].Site != "b" {
+		if log := audit(t, s, "b"); log[len(log)-1].Site != "b" {
 			t.Errorf("b's audit: %+v", log)
 		}
 	})

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -124,28 +125,7 @@ func testCommenters(t *testing.T, open Opener) {
 			t.Error("pruning kept a link that expired")
 		}
 
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		won, lost := 0, 0
-		for range 8 {
-			wg.Go(func() {
-				err := s.UseLink(ctx, "raced", at(100))
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won++
-				case errors.Is(err, moderation.ErrConflict):
-					lost++
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if won != 1 || lost != 7 {
-			t.Errorf("8 racing uses of one link: %d won, %d conflicts", won, lost)
-		}
+		race(t, "uses of one link", 8, func(int) error { return s.UseLink(ctx, "raced", at(100)) }, isConflict)
 	})
 
 	t.Run("update moderator", func(t *testing.T) {
@@ -171,6 +151,26 @@ func testCommenters(t *testing.T, open Opener) {
 		}
 		if m, _ := s.Moderator(ctx, "ada"); m.Notify != prefs || m.Role != moderation.RoleOwner {
 			t.Errorf("ada after the updates: %+v", m)
+		}
+		// Changes at once lose nothing.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				err := s.UpdateModerator(ctx, "ada", func(m *moderation.Moderator) error {
+					if m.Sites == nil {
+						m.Sites = map[string]moderation.SiteRole{}
+					}
+					m.Sites[fmt.Sprintf("s%d", i)] = moderation.SiteModerator
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if m, _ := s.Moderator(ctx, "ada"); len(m.Sites) != 8 {
+			t.Errorf("8 concurrent updates left %v", m.Sites)
 		}
 		if ms, _ := s.Moderators(ctx); len(ms) != 1 {
 			t.Errorf("updating by a folded name made a second moderator: %d", len(ms))

@@ -119,9 +119,16 @@ func testModel(t *testing.T, open Opener) {
 		wantModel(t, s, def, "after a reply approved the parent", modelOf{ham: 1, spam: 1,
 			counts: map[uint32][2]uint32{2: {0, 1}, 3: {0, 1}, 4: {0, 1}, 6: {1, 0}}})
 
-		// Deleting is not a change of mind: the counts stay.
-		if err := s.DeleteComments(t.Context(), def, []string{a.ID}, tombstone(at(5))); err != nil {
+		// Deleting is not a change of mind: the counts stay. The change
+		// still sees what the comment taught.
+		if err := s.DeleteComments(t.Context(), def, []string{a.ID}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+			seen = c.Trained
+			return tombstone(at(5))(c)
+		}); err != nil {
 			t.Fatal(err)
+		}
+		if !moderation.SameTraining(seen, spam(2, 3, 4)) {
+			t.Errorf("DeleteComments gave the change Trained %+v, want the recorded spam(2,3,4)", seen)
 		}
 		wantModel(t, s, def, "after a deletion", modelOf{ham: 1, spam: 1,
 			counts: map[uint32][2]uint32{2: {0, 1}, 3: {0, 1}, 4: {0, 1}, 6: {1, 0}}})

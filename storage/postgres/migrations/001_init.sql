@@ -118,8 +118,11 @@ CREATE INDEX audit_site ON audit (site, seq);
 -- Moderators (moderation.Moderator; bbolt: moderators)
 -- ==========================================================================
 CREATE TABLE moderators (
-    name text PRIMARY KEY,
-    doc  jsonb NOT NULL                  -- moderation.Moderator
+    name   text PRIMARY KEY,             -- as created; the key of its sessions
+    -- moderation.FoldName(name), computed in Go: "Admin" and " admin" are one
+    -- person, and this constraint is what keeps a second one out.
+    folded text NOT NULL UNIQUE,
+    doc    jsonb NOT NULL                -- moderation.Moderator
 );
 
 -- ==========================================================================

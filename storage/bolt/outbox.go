@@ -29,11 +29,11 @@ var (
 	bucketHeld = []byte("held")
 )
 
-// HoldDeliveries is how long DueDeliveries keeps what it returned from
+// holdDeliveries is how long DueDeliveries keeps what it returned from
 // other callers when neither FinishDeliveries nor SaveDelivery comes (the
 // caller crashed mid-send): long enough for any send to time out, short
 // enough that a crash delays mail by minutes, not hours.
-const HoldDeliveries = 5 * time.Minute
+const holdDeliveries = 5 * time.Minute
 
 // migrateOutbox creates the notification buckets and counts the approved
 // comments of each address already stored.
@@ -164,7 +164,7 @@ func eachDelivery(outbox *bbolt.Bucket, fn func(d *moderation.Delivery) error) e
 
 // DueDeliveries returns the deliveries to try now, oldest first: those due
 // by now, with every other member of a due one's group. It holds them for
-// HoldDeliveries (by now's clock) or until finished or saved; held ones go
+// holdDeliveries (by now's clock) or until finished or saved; held ones go
 // to no other caller. Only when something is due does it write.
 func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Delivery, error) {
 	var out []*moderation.Delivery
@@ -185,7 +185,7 @@ func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Del
 		if err != nil {
 			return err
 		}
-		until := u64(uint64(now.Add(HoldDeliveries).UnixNano()))
+		until := u64(uint64(now.Add(holdDeliveries).UnixNano()))
 		for _, d := range out {
 			if err := held.Put(u64(d.Seq), until); err != nil {
 				return err

@@ -206,7 +206,7 @@ func testOutbox(t *testing.T, open Opener) {
 		if err := s.SaveDelivery(t.Context(), d1); err != nil {
 			t.Fatal(err)
 		}
-		due(later.Add(24 * time.Hour), d1)
+		due(later.Add(24*time.Hour), d1)
 		if depth, _ := s.OutboxDepth(t.Context()); depth["failed"] != 1 || depth["retrying"] != 1 {
 			t.Errorf("depth with one given up: %v", depth)
 		}

@@ -16,7 +16,7 @@ import (
 func testDump(t *testing.T, open Opener) {
 	t.Run("round trip of every kind", func(t *testing.T) {
 		src := open(t)
-		fillEveryKind(t, src)
+		FillEveryKind(t, src)
 		want := dumpAll(t, src)
 		kinds := map[moderation.RecordKind]bool{}
 		for _, r := range want {
@@ -107,9 +107,10 @@ func testDump(t *testing.T, open Opener) {
 	})
 }
 
-// fillEveryKind writes at least one thing of every kind, the way the service
-// does, on two sites.
-func fillEveryKind(t *testing.T, s moderation.Store) {
+// FillEveryKind writes at least one record of every kind, the way the
+// service does, on two sites (the default and "blog"): tests of copying
+// between databases start from it.
+func FillEveryKind(t *testing.T, s moderation.Store) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := s.Secret(ctx, "ip-hash", 32); err != nil {

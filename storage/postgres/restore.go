@@ -15,22 +15,22 @@ import (
 // written in runs of one kind, each run one round trip (a pgx.Batch of
 // upserts, or one statement over arrays for comments and features); every
 // write is an upsert by the record's key, so a retried or repeated restore
-// leaves one copy. Afterwards the approved counts of the posts touched are
-// counted again and the sequences move past the numbers restored.
+// leaves one copy. Afterwards the approved counts of the posts touched move
+// by what changed and the sequences move past the numbers restored.
 func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		posts := map[[2]string]bool{} // (site, post) whose approved count to recount
+		counts := map[[2]string]int{} // (site, post) → how its approved count moves
 		for start := 0; start < len(recs); {
 			end := start + 1
 			for end < len(recs) && recs[end].Kind == recs[start].Kind {
 				end++
 			}
-			if err := restoreRun(ctx, tx, recs[start:end], posts); err != nil {
+			if err := restoreRun(ctx, tx, recs[start:end], counts); err != nil {
 				return err
 			}
 			start = end
 		}
-		if err := recount(ctx, tx, posts); err != nil {
+		if err := recount(ctx, tx, counts); err != nil {
 			return err
 		}
 		return moveSequences(ctx, tx, recs)
@@ -38,10 +38,10 @@ func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 }
 
 // restoreRun writes records of one kind.
-func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, posts map[[2]string]bool) error {
+func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
 	switch recs[0].Kind {
 	case moderation.KindComment:
-		return restoreComments(ctx, tx, recs, posts)
+		return restoreComments(ctx, tx, recs, counts)
 	case moderation.KindFeature:
 		return restoreFeatures(ctx, tx, recs)
 	}
@@ -233,9 +233,9 @@ func jsonDoc(v any) string {
 }
 
 // restoreCommentRows upserts comments from arrays, one statement for a
-// run of them, and returns the (site, post) each was on before.
+// run of them, and returns the post and status each had before.
 const restoreCommentRows = `WITH old AS (
-		SELECT c.site, c.post FROM comments c
+		SELECT c.site, c.post, c.status FROM comments c
 		JOIN unnest($1::text[], $2::text[]) AS n(site, id) ON c.site = n.site AND c.id = n.id
 	), put AS (
 		INSERT INTO comments (site, id, post, parent, status, created, doc, training)
@@ -245,47 +245,56 @@ const restoreCommentRows = `WITH old AS (
 		ON CONFLICT (site, id) DO UPDATE SET post = excluded.post, parent = excluded.parent, status = excluded.status,
 			created = excluded.created, doc = excluded.doc, training = excluded.training
 	)
-	SELECT site, post FROM old`
+	SELECT site, post, status FROM old`
 
 // restoreComments writes a run of comments with their training, without
-// counting it in the model: the model's own records carry the counts.
-func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, posts map[[2]string]bool) error {
-	n := len(recs)
-	sites, ids, postsOf, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	parents, training := make([]*string, n), make([]*string, n)
-	created, docs := make([]time.Time, n), make([]string, n)
+// counting it in the model: the model's own records carry the counts. The
+// approved count of each post moves by what the run changed.
+func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
+	// One statement may write a row once: a comment given twice in a run
+	// is written as its last record says.
+	last := make(map[[2]string]int, len(recs))
 	for i, r := range recs {
+		last[[2]string{r.Site, r.Key}] = i
+	}
+	n := len(last)
+	sites, ids, posts, statuses := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	parents, training := make([]*string, 0, n), make([]*string, 0, n)
+	created, docs := make([]time.Time, 0, n), make([]string, 0, n)
+	for i, r := range recs {
+		if last[[2]string{r.Site, r.Key}] != i {
+			continue
+		}
 		c, err := moderation.DecodeComment(r)
 		if err != nil {
 			return fmt.Errorf("restore comment %q of site %q: %w", r.Key, r.Site, err)
 		}
-		sites[i], ids[i], postsOf[i], statuses[i], created[i] = c.Site, c.ID, c.Post, string(c.Status), c.Created
+		var parent, trained *string
 		if c.Parent != "" {
-			parents[i] = &c.Parent
+			parent = &c.Parent
 		}
 		if c.Trained != nil {
 			t := jsonDoc(c.Trained)
-			training[i] = &t
+			trained = &t
 		}
-		docs[i] = jsonDoc(c)
-		posts[[2]string{c.Site, c.Post}] = true
+		sites, ids, posts, statuses = append(sites, c.Site), append(ids, c.ID), append(posts, c.Post), append(statuses, string(c.Status))
+		parents, training, created, docs = append(parents, parent), append(training, trained), append(created, c.Created), append(docs, jsonDoc(c))
+		if c.Status == moderation.StatusApproved {
+			counts[[2]string{c.Site, c.Post}]++
+		}
 	}
-	rows, err := tx.Query(ctx, restoreCommentRows, sites, ids, postsOf, parents, statuses, created, docs, training)
+	rows, err := tx.Query(ctx, restoreCommentRows, sites, ids, posts, parents, statuses, created, docs, training)
 	if err != nil {
 		return err
 	}
-	old, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
-		var k [2]string
-		err := row.Scan(&k[0], &k[1])
-		return k, err
+	var site, post, status string
+	_, err = pgx.ForEachRow(rows, []any{&site, &post, &status}, func() error {
+		if status == string(moderation.StatusApproved) {
+			counts[[2]string{site, post}]--
+		}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, k := range old {
-		posts[k] = true
-	}
-	return nil
+	return err
 }
 
 // restoreFeatureRows upserts a run of one site's (or several sites')
@@ -316,27 +325,35 @@ func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) 
 	return err
 }
 
-// recountPosts sets the approved count of each (site, post) given from its
-// comments: the counts are an index, rebuilt rather than restored.
-const recountPosts = `WITH p AS (
-		SELECT DISTINCT site, post FROM unnest($1::text[], $2::text[]) AS p(site, post)
-	), n AS (
-		SELECT p.site, p.post, (SELECT count(*) FROM comments c WHERE c.site = p.site AND c.post = p.post AND c.status = 'approved') AS approved FROM p
-	), zero AS (
-		DELETE FROM post_counts pc USING n WHERE pc.site = n.site AND pc.post = n.post AND n.approved = 0
+// countPosts moves the approved count of each (site, post) by its delta;
+// a count that reaches zero goes, as bbolt keeps none. The counts are an
+// index of the comments: a restore keeps them, it does not restore them.
+const countPosts = `WITH d AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(site, post, delta)
+	), up AS (
+		UPDATE post_counts pc SET approved = pc.approved + d.delta FROM d WHERE pc.site = d.site AND pc.post = d.post
 	)
-	INSERT INTO post_counts (site, post, approved) SELECT site, post, approved FROM n WHERE approved > 0
-	ON CONFLICT (site, post) DO UPDATE SET approved = excluded.approved`
+	INSERT INTO post_counts (site, post, approved) SELECT site, post, delta FROM d
+	WHERE delta > 0 AND NOT EXISTS (SELECT 1 FROM post_counts pc WHERE pc.site = d.site AND pc.post = d.post)`
 
-func recount(ctx context.Context, tx pgx.Tx, posts map[[2]string]bool) error {
-	if len(posts) == 0 {
+const dropZeroCounts = `DELETE FROM post_counts pc USING unnest($1::text[], $2::text[]) AS d(site, post)
+	WHERE pc.site = d.site AND pc.post = d.post AND pc.approved = 0`
+
+func recount(ctx context.Context, tx pgx.Tx, counts map[[2]string]int) error {
+	var sites, posts []string
+	var deltas []int64
+	for k, d := range counts {
+		if d != 0 {
+			sites, posts, deltas = append(sites, k[0]), append(posts, k[1]), append(deltas, int64(d))
+		}
+	}
+	if len(sites) == 0 {
 		return nil
 	}
-	sites, keys := make([]string, 0, len(posts)), make([]string, 0, len(posts))
-	for k := range posts {
-		sites, keys = append(sites, k[0]), append(keys, k[1])
+	if _, err := tx.Exec(ctx, countPosts, sites, posts, deltas); err != nil {
+		return err
 	}
-	_, err := tx.Exec(ctx, recountPosts, sites, keys)
+	_, err := tx.Exec(ctx, dropZeroCounts, sites, posts)
 	return err
 }
 

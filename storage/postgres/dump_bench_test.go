@@ -31,8 +31,8 @@ func seedBolt(b *testing.B, n int) *bolt.DB {
 		post := fmt.Sprintf("/posts/%d", i%1000)
 		c := &moderation.Comment{ID: moderation.NewID(at), Site: moderation.DefaultSite, Post: post,
 			Author: "Reader " + fmt.Sprint(i), Email: fmt.Sprintf("reader%d@example.com", i%500),
-			Body: "A comment of ordinary length, with a few words about the post and a question at the end?",
-			HTML: "<p>A comment of ordinary length, with a few words about the post and a question at the end?</p>",
+			Body:   "A comment of ordinary length, with a few words about the post and a question at the end?",
+			HTML:   "<p>A comment of ordinary length, with a few words about the post and a question at the end?</p>",
 			Status: moderation.StatusApproved, Created: at, Updated: at, IPHash: "9f86d081884c7d659a2feaa0c55ad015",
 			UserAgent: "Mozilla/5.0", History: []moderation.Change{{Status: moderation.StatusApproved, At: at, By: "ada"}}}
 		switch i % 10 {

@@ -303,6 +303,26 @@ func testComments(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("search sees through escaping", func(t *testing.T) {
+		s := open(t)
+		c := comment(def, "/p", at(1))
+		c.Author, c.Email, c.IPHash = "Zoë Ünal", "zoe@example.com", "abc123"
+		c.Body = "Use <b>Bold</b> & \"Quotes\"\nand a tab\there"
+		create(t, s, c)
+		for search, want := range map[string]bool{
+			"<b>bold</b>": true, `"quotes"`: true, "bold</b> &": true, "zoË ünal": true, "ZOE@EXAMPLE": true,
+			"quotes\"\nand": true, "tab\there": true, "abc123": true, "abc12": false, "bold quotes": false, "/p": false,
+		} {
+			got, _, err := s.Comments(t.Context(), moderation.Query{Site: def, Status: moderation.StatusPending, Limit: 10, Search: search})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != want {
+				t.Errorf("search %q: found %d, want %v", search, len(got), want)
+			}
+		}
+	})
+
 	t.Run("sites keep their own comments", func(t *testing.T) {
 		s := open(t)
 		addSite(t, s, "b")
@@ -414,30 +434,36 @@ func testComments(t *testing.T, open Opener) {
 			t.Errorf("w3 has %d approved comments, want %d", c.Approved, each)
 		}
 
-		// Many creates of one ID: exactly one wins.
-		id := moderation.NewID(at(5000))
-		var mu sync.Mutex
-		won, conflicts := 0, 0
-		for range writers {
+		// Writers that change one comment at once lose nothing.
+		one := pending[0].ID
+		errs = make(chan error, writers*5)
+		for w := range writers {
 			wg.Go(func() {
-				c := comment(def, "/hot", at(5000))
-				c.ID = id
-				err := s.CreateComment(t.Context(), c, noParent)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won++
-				case errors.Is(err, moderation.ErrConflict):
-					conflicts++
-				default:
-					t.Error(err)
+				for i := range 5 {
+					errs <- s.UpdateComments(t.Context(), def, []string{one}, func(c *moderation.Comment) (*moderation.AuditEntry, error) {
+						c.History = append(c.History, moderation.Change{Status: c.Status, At: at(2000), By: fmt.Sprintf("w%d.%d", w, i)})
+						return &moderation.AuditEntry{At: at(2000), Actor: "ada", Action: "note", Comment: c.ID}, nil
+					})
 				}
 			})
 		}
 		wg.Wait()
-		if won != 1 || conflicts != writers-1 {
-			t.Errorf("%d creates of one ID: %d won, %d conflicts", writers, won, conflicts)
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
+		if c := get(t, s, def, one); len(c.History) != 2+writers*5 {
+			t.Errorf("%d concurrent updates of one comment: its history has %d entries, want %d", writers*5, len(c.History), 2+writers*5)
+		}
+
+		// Many creates of one ID: exactly one wins.
+		id := moderation.NewID(at(5000))
+		race(t, "creates of one ID", writers, func(int) error {
+			c := comment(def, "/hot", at(5000))
+			c.ID = id
+			return s.CreateComment(t.Context(), c, noParent)
+		}, isConflict)
 	})
 }

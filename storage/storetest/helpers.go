@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,3 +222,34 @@ func outboxChanges(t *testing.T, s moderation.Store) int {
 	}
 	return depth["changes"]
 }
+
+// race runs try from n goroutines at once and wants exactly one to win:
+// every other must lose with an error that lost accepts.
+func race(t *testing.T, what string, n int, try func(i int) error, lost func(error) bool) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, lose := 0, 0
+	for i := range n {
+		wg.Go(func() {
+			err := try(i)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case lost(err):
+				lose++
+			default:
+				t.Errorf("%s: %v", what, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 || lose != n-1 {
+		t.Errorf("%d racing %s: %d won, %d lost; want exactly one winner", n, what, won, lose)
+	}
+}
+
+// isConflict is the loss of a race for something that exists once.
+func isConflict(err error) bool { return errors.Is(err, moderation.ErrConflict) }

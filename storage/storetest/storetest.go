@@ -6,7 +6,46 @@
 //
 // The suite reaches the store only through moderation.Store, builds its data
 // as the service would (moderation.NewID, real statuses, Training), passes
-// explicit times and never sleeps.
+// explicit times (whole seconds) and never sleeps.
+//
+// A backend still being written can run the cases its methods reach
+// (go test -run 'TestContract/sites/create'): wrap it so that it is a
+// moderation.Store, its own methods promoted over a nil one's, as in
+//
+//	type notYet struct{ moderation.Store }
+//	type partial struct {
+//		*DB
+//		notYet
+//	}
+//
+// A case that calls a method not written yet panics on the nil Store.
+//
+// Where the interface's documentation leaves a choice, the suite holds every
+// backend to what bbolt does, so that the service sees one behaviour:
+//
+//   - Order: comment IDs compare as bytes (in SQL, COLLATE "C"): Comments,
+//     Thread and ExportComments are in ID order, a cursor is the last ID of
+//     a page and the walk ends with "" when no comment follows (a full last
+//     page included). Sites come by id, moderators by name, transitions and
+//     deliveries by sequence, audit entries newest first by a sequence that
+//     only grows within each log (not necessarily from 1 or without gaps).
+//   - Every method that names a site answers ErrNotFound for one that does
+//     not exist (RecordAudit for e.Site too). Audit entries of
+//     UpdateComments, DeleteComments, PublishReply and UpdateBlocklist go to
+//     the site the call names, whatever the entry says.
+//   - Moderator names are one person under moderation.FoldName, addresses
+//     under moderation.EmailKey. A commenter's Approved counts every site.
+//     Import keys belong to the site imported to. Claims are global.
+//   - A deletion (a tombstone) writes no transition. PlanChange of a
+//     transition that is gone returns nil. SaveDelivery of a delivery that
+//     is gone is ErrNotFound; FinishDeliveries of one is not an error.
+//     DueDeliveries holds by the caller's clock: what it returned at now
+//     goes to nobody else before now plus a few minutes (the suite checks
+//     one second later and one hour later).
+//   - A store may run a transaction again (bbolt batches do): Taken and
+//     attach may be called more than once for one call.
+//   - A second session with an existing ID is ErrConflict; a site replaced
+//     (create false) that does not exist is ErrNotFound.
 package storetest
 
 import (

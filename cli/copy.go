@@ -38,7 +38,7 @@ func copyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{errors.New("both --from and --to are required, e.g. parley copy --from ./parley.db --to postgres://parley@db/parley")}
 	}
 	if sameDatabase(*from, *to) {
-		return usageError{fmt.Errorf("--from and --to name the same database (%s): name another destination", redact(*to))}
+		return usageError{fmt.Errorf("--from and --to name the same database (%s): name another destination", storage.Redacted(*to))}
 	}
 	dump, closeSrc, err := openSource(ctx, *from)
 	if err != nil {
@@ -51,7 +51,7 @@ func copyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer dst.Close()
 	if held := holdings(ctx, dst); held != "" {
-		fmt.Fprintf(stderr, "note: %s already holds %s: what %s holds replaces it key by key, and the rest stays\n", redact(*to), held, redact(*from))
+		fmt.Fprintf(stderr, "note: %s already holds %s: what %s holds replaces it key by key, and the rest stays\n", storage.Redacted(*to), held, storage.Redacted(*from))
 	}
 	p := newCopyProgress(stderr)
 	n, err := moderation.Copy(ctx, dst, dump, p.update)
@@ -59,13 +59,13 @@ func copyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("the copy stopped after %d records (copying again finishes it): %w", n.Records, err)
 	}
-	fmt.Fprintf(stdout, "copied %s to %s: %s\n", redact(*from), redact(*to), describeCount(n))
+	fmt.Fprintf(stdout, "copied %s to %s: %s\n", storage.Redacted(*from), storage.Redacted(*to), describeCount(n))
 	return nil
 }
 
 // openSource opens what --from names and returns its records' walk.
 func openSource(ctx context.Context, from string) (func(context.Context, func(*moderation.Record) error) error, func(), error) {
-	if !isURL(from) {
+	if !storage.IsURL(from) {
 		f, err := os.Open(from)
 		if err != nil {
 			// Never create the source: a typo must not copy an empty database.
@@ -121,24 +121,13 @@ func describeCount(n moderation.CopyCount) string {
 	return s + " (" + strings.Join(parts, ", ") + ")"
 }
 
-// isURL reports whether data names PostgreSQL rather than a file.
-func isURL(data string) bool { return strings.Contains(data, "://") }
-
-// redact hides a URL's password, for messages.
-func redact(data string) string {
-	if u, err := url.Parse(data); err == nil && isURL(data) {
-		return u.Redacted()
-	}
-	return data
-}
-
 // sameDatabase reports whether two --data values name one database: the
 // same file (however it is written), or the same host, port and database.
 func sameDatabase(a, b string) bool {
-	if isURL(a) != isURL(b) {
+	if storage.IsURL(a) != storage.IsURL(b) {
 		return false
 	}
-	if !isURL(a) {
+	if !storage.IsURL(a) {
 		if same, err := samePath(a, b); err == nil {
 			return same
 		}

@@ -292,7 +292,7 @@ func sameReads(t *testing.T, dst, src moderation.Store) {
 				t.Errorf("%s of %s = %v, want %v", st, site, ids(g), ids(w))
 			}
 		}
-		if g, w := modelOf(t, dst, site), modelOf(t, src, site); !reflect.DeepEqual(g, w) {
+		if g, w := readModel(t, dst, site), readModel(t, src, site); !reflect.DeepEqual(g, w) {
 			t.Errorf("model of %s = %+v, want %+v", site, g, w)
 		}
 		if g, w := audit(t, dst, site), audit(t, src, site); !reflect.DeepEqual(g, w) {
@@ -329,23 +329,6 @@ func sameReads(t *testing.T, dst, src moderation.Store) {
 	if err1 != nil || err2 != nil || !reflect.DeepEqual(g, w) {
 		t.Errorf("outbox depth = %v, want %v (%v %v)", g, w, err1, err2)
 	}
-}
-
-// model is a site's model as Model reads it.
-type model struct {
-	Version, Ham, Spam int
-	Features           map[uint32][2]uint32
-}
-
-func modelOf(t *testing.T, s moderation.Store, site string) model {
-	t.Helper()
-	m := model{Features: map[uint32][2]uint32{}}
-	var err error
-	m.Version, m.Ham, m.Spam, err = s.Model(t.Context(), site, func(h, ham, spam uint32) { m.Features[h] = [2]uint32{ham, spam} })
-	if err != nil {
-		t.Fatalf("model of %s: %v", site, err)
-	}
-	return m
 }
 
 func secretOf(t *testing.T, s moderation.Store) []byte {

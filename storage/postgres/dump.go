@@ -200,7 +200,8 @@ func (d *pgDumper) site(site string) error {
 	if err := d.emit(moderation.NewRecord(moderation.KindModel, site, "", m)); err != nil {
 		return err
 	}
-	err = d.each(`SELECT feature, ham, spam FROM classifier_features WHERE site = $1 ORDER BY feature`, args, func(rows pgx.Rows) (*moderation.Record, error) {
+	// A bucket whose counts fell to zero may stay as a row; bbolt keeps none.
+	err = d.each(`SELECT feature, ham, spam FROM classifier_features WHERE site = $1 AND (ham <> 0 OR spam <> 0) ORDER BY feature`, args, func(rows pgx.Rows) (*moderation.Record, error) {
 		var h, ham, spam int64
 		if err := rows.Scan(&h, &ham, &spam); err != nil {
 			return nil, err

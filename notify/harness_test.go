@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,7 +27,7 @@ import (
 	"parley/moderation"
 	"parley/notify"
 	"parley/server"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // received is one email as the SMTP server got it.
@@ -182,11 +181,11 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// app is Parley as serve runs it: the real server and notifier over real
-// bbolt, on 127.0.0.1.
+// app is Parley as serve runs it: the real server and notifier over a real
+// database (bbolt, or PostgreSQL: see storage/testdb), on 127.0.0.1.
 type app struct {
 	URL     string
-	DB      *bolt.DB
+	DB      moderation.Store
 	Svc     *moderation.Service
 	Clock   *clock
 	Token   string // an owner's API token
@@ -203,10 +202,7 @@ type appOptions struct {
 func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	t.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t)
 	clk := &clock{t: time.Now().UTC()}
 	now := clk.Now
 	if opts.realClock {

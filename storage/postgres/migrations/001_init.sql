@@ -52,9 +52,10 @@ CREATE TABLE comments (
     training jsonb,                      -- moderation.Training: what it taught the classifier, NULL if nothing
     PRIMARY KEY (site, id)
 );
--- The public thread read: a post's visible comments in order. Deleted ones
--- stay as tombstones so that replies keep their place.
-CREATE INDEX comments_thread ON comments (site, post, created, id)
+-- The public thread read: a post's visible comments in order (IDs sort by
+-- creation time; bbolt's thread is in ID order too). Deleted ones stay as
+-- tombstones so that replies keep their place.
+CREATE INDEX comments_thread ON comments (site, post, id)
     WHERE status IN ('approved', 'deleted');
 -- The moderators' queues, oldest first (IDs sort by creation time).
 CREATE INDEX comments_queue ON comments (site, status, id);
@@ -117,8 +118,11 @@ CREATE INDEX audit_site ON audit (site, seq);
 -- Moderators (moderation.Moderator; bbolt: moderators)
 -- ==========================================================================
 CREATE TABLE moderators (
-    name text PRIMARY KEY,
-    doc  jsonb NOT NULL                  -- moderation.Moderator
+    name   text PRIMARY KEY,             -- as created; the key of its sessions
+    -- moderation.FoldName(name), computed in Go: "Admin" and " admin" are one
+    -- person, and this constraint is what keeps a second one out.
+    folded text NOT NULL UNIQUE,
+    doc    jsonb NOT NULL                -- moderation.Moderator
 );
 
 -- ==========================================================================
@@ -164,11 +168,30 @@ CREATE TABLE blocklists (
 -- Claims: spent form tokens and recent comment bodies (moderation.Claim;
 -- bbolt: claims). Keys are HMACs, never raw data.
 -- ==========================================================================
+-- Held until a time in Unix nanoseconds, as the domain compares it with a
+-- comment's creation time: timestamptz would round it to microseconds.
 CREATE TABLE claims (
-    key   text PRIMARY KEY,
-    until timestamptz NOT NULL           -- held until then; purged after
+    key      text PRIMARY KEY,
+    until_ns bigint NOT NULL             -- held until then; purged after
 );
-CREATE INDEX claims_until ON claims (until);
+CREATE INDEX claims_until ON claims (until_ns);
+
+-- Takes claims that nobody holds, or fails with SQLSTATE PA001 when one of
+-- the keys is there (held or expired but not yet purged): a submission's
+-- usual case in the round trip of its writes, with a clear error to fall
+-- back on (storage/postgres/claims.go).
+CREATE FUNCTION take_free_claims(keys text[], untils bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    taken bigint;
+BEGIN
+    INSERT INTO claims (key, until_ns) SELECT * FROM unnest(keys, untils) ON CONFLICT (key) DO NOTHING;
+    GET DIAGNOSTICS taken = ROW_COUNT;
+    IF taken < cardinality(keys) THEN
+        RAISE EXCEPTION 'a claim is held' USING ERRCODE = 'PA001';
+    END IF;
+END
+$$;
 
 -- ==========================================================================
 -- Single-use links, once used (bbolt: links). The primary key is what makes

@@ -197,8 +197,8 @@ func TestDeliveryLifecycle(t *testing.T) {
 	}
 	// A holder that crashed: what it held comes back when the hold lapses.
 	// d2's hold (taken at +21s) has lapsed by now, d1's (+101s) not yet.
-	due(t, b, at(101).Add(HoldDeliveries-time.Second), d2)
-	later := at(101).Add(HoldDeliveries)
+	due(t, b, at(101).Add(holdDeliveries-time.Second), d2)
+	later := at(101).Add(holdDeliveries)
 	due(t, b, later, d1)
 
 	// Given up: never due again, pruned once old enough.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -261,6 +262,39 @@ func TestCORS(t *testing.T) {
 	wantStatus(t, e.request(http.MethodPost, "/api/comments", comment("/p", "Ada", "x"), "Origin", testOrigin), http.StatusAccepted)
 	// Parley's own pages (the public URL's origin) may post too.
 	wantStatus(t, e.request(http.MethodPost, "/api/comments", comment("/p", "Ada", "y"), "Origin", "http://comments.example.com"), http.StatusAccepted)
+}
+
+// TestCORSPreflightEveryPublicPath: a browser's preflight before a call of
+// the public API gets the full CORS answer from an allowed origin, whatever
+// the path under /api (no route takes OPTIONS: the group's catch-all answers
+// through the CORS middleware, see prebuiltGroup), and none from an origin of
+// no site. Answers from the routes themselves, found or not, carry CORS too.
+func TestCORSPreflightEveryPublicPath(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/api/comments", "/api/counts", "/api/form", "/api/verify", "/api/nowhere", "/api"} {
+		rec := e.request(http.MethodOptions, path, nil, "Origin", testOrigin,
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+		h := rec.Header()
+		if rec.Code != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != testOrigin ||
+			h.Get("Access-Control-Allow-Methods") != "GET,POST" || h.Get("Access-Control-Allow-Headers") != "Content-Type,If-None-Match" ||
+			h.Get("Access-Control-Max-Age") != "86400" || !slices.Contains(h.Values("Vary"), "Origin") {
+			t.Errorf("preflight of %s: %d %v", path, rec.Code, h)
+		}
+		rec = e.request(http.MethodOptions, path, nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight of %s from an origin of no site: %d %v", path, rec.Code, rec.Header())
+		}
+	}
+	for path, status := range map[string]int{"/api/comments?post=/p": http.StatusOK, "/api/counts?post=/p": http.StatusOK, "/api/nowhere": http.StatusNotFound} {
+		rec := e.request(http.MethodGet, path, nil, "Origin", testOrigin)
+		if rec.Code != status || rec.Header().Get("Access-Control-Allow-Origin") != testOrigin ||
+			rec.Header().Get("Access-Control-Expose-Headers") != "ETag,Retry-After" {
+			t.Errorf("GET %s from an allowed origin: %d %v, want %d with CORS", path, rec.Code, rec.Header(), status)
+		}
+	}
+	// checkOrigin, the group's other middleware, still guards every write.
+	wantError(t, e.request(http.MethodPost, "/api/verify", map[string]string{"email": "a@example.com"}, "Origin", "https://evil.example"),
+		http.StatusForbidden, "forbidden")
 }
 
 func TestSecurityHeaders(t *testing.T) {

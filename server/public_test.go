@@ -3,10 +3,13 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"parley/moderation"
 )
@@ -306,5 +309,26 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if rec := e.request(http.MethodGet, "/embed.js", nil); rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Code != 200 {
 		t.Fatalf("embed.js: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestQueryParamAsParseQuery: the read path's own query reader finds what
+// Echo's (url.ParseQuery) finds, for plain, escaped, repeated, empty and
+// malformed parameters, and leaves a query of too many parameters to Echo.
+func TestQueryParamAsParseQuery(t *testing.T) {
+	many := strings.Repeat("x=1&", maxQueryScan) + "post=/p"
+	for _, raw := range []string{
+		"", "post=/p", "post=%2Fp%20q&site=b", "site=a&post=/a&post=/b", "post=", "post", "=x&post=/p",
+		"post=a+b", "po%73t=/escaped-key", "post=%zz&post=/second", "post=/p;x&post=/q", "a;b=1&post=/p",
+		"post=%E2%9C%93&format=html", "&&post=/p&&", "post=/p&site=%ZZ", "Post=/case", many,
+	} {
+		want, _ := url.ParseQuery(raw)
+		req := httptest.NewRequest(http.MethodGet, "/api/comments?"+raw, nil)
+		c := echo.New().NewContext(req, httptest.NewRecorder())
+		for _, name := range []string{"post", "site", "format", "x"} {
+			if got := queryParam(c, name); got != want.Get(name) {
+				t.Errorf("%q: %s = %q, want %q", raw, name, got, want.Get(name))
+			}
+		}
 	}
 }

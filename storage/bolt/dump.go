@@ -45,7 +45,7 @@ func (db *DB) Dump(ctx context.Context, fn func(*moderation.Record) error) error
 		d.each(tx.Bucket(bucketSessions), moderation.KindSession, "", nil)
 		d.each(tx.Bucket(bucketCommenters), moderation.KindCommenter, "", nil)
 		d.times(tx.Bucket(bucketClaims), moderation.KindClaim, func(n uint64) time.Time {
-			return moderation.ClaimTime(time.Unix(0, int64(n)))
+			return time.Unix(0, int64(n)).UTC()
 		})
 		d.times(tx.Bucket(bucketLinks), moderation.KindLink, func(n uint64) time.Time {
 			return moderation.LinkTime(time.Unix(int64(n), 0))
@@ -238,7 +238,7 @@ func restore(tx *bbolt.Tx, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketClaims).Put([]byte(r.Key), u64(uint64(moderation.ClaimTime(t.Until).UnixNano())))
+		return tx.Bucket(bucketClaims).Put([]byte(r.Key), u64(uint64(t.Until.UnixNano())))
 	case moderation.KindLink:
 		t, err := moderation.DecodeRecord[moderation.TimeRecord](r)
 		if err != nil {

@@ -77,20 +77,22 @@ const (
 		ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment`
 	restoreAudit = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc`
-	restoreModerator = `INSERT INTO moderators (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`
-	restoreTokenID   = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
-	restoreToken     = `INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)
+	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`
+	restoreTokenID = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
+	restoreToken   = `INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (hash) DO UPDATE SET id = excluded.id, site = excluded.site, doc = excluded.doc`
 	restoreSession = `INSERT INTO sessions (id, moderator, created, last_seen, doc) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET moderator = excluded.moderator, created = excluded.created,
 		last_seen = excluded.last_seen, doc = excluded.doc`
 	restoreCommenter = `INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (email) DO UPDATE SET approved = excluded.approved, doc = excluded.doc`
-	restoreClaim  = `INSERT INTO claims (key, until) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET until = excluded.until`
+	restoreClaim  = `INSERT INTO claims (key, until_ns) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET until_ns = excluded.until_ns`
 	restoreLink   = `INSERT INTO used_links (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires`
 	restoreChange = `INSERT INTO outbox_changes (seq, doc) VALUES ($1, $2) ON CONFLICT (seq) DO UPDATE SET doc = excluded.doc`
-	restoreOutbox = `INSERT INTO outbox_deliveries (seq, grp, due, status, doc) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (seq) DO UPDATE SET grp = excluded.grp, due = excluded.due, status = excluded.status, doc = excluded.doc`
+	restoreOutbox = `INSERT INTO outbox_deliveries (seq, grp, due, status, failed_at, doc) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (seq) DO UPDATE SET grp = excluded.grp, due = excluded.due, status = excluded.status,
+		failed_at = excluded.failed_at, held_until = NULL, doc = excluded.doc`
 )
 
 // queueRecord queues the statements that restore one record.
@@ -161,7 +163,7 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(restoreModerator, m.Name, jsonDoc(m))
+		b.Queue(restoreModerator, m.Name, moderation.FoldName(m.Name), jsonDoc(m))
 	case moderation.KindToken:
 		t, err := moderation.DecodeRecord[moderation.Token](r)
 		if err != nil {
@@ -186,7 +188,7 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(restoreClaim, r.Key, moderation.ClaimTime(t.Until))
+		b.Queue(restoreClaim, r.Key, t.Until.UnixNano())
 	case moderation.KindLink:
 		t, err := moderation.DecodeRecord[moderation.TimeRecord](r)
 		if err != nil {
@@ -204,11 +206,11 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil || d.Seq == 0 {
 			return seqError(err)
 		}
-		status := "pending"
-		if d.Failed() {
-			status = "failed"
+		row, err := rowOf(d) // the outbox's own columns for a delivery
+		if err != nil {
+			return err
 		}
-		b.Queue(restoreOutbox, int64(d.Seq), d.Group, d.Due, status, jsonDoc(d))
+		b.Queue(restoreOutbox, row.seq, row.grp, row.due, row.status, row.failedAt, string(row.doc))
 	default:
 		return &moderation.ValidationError{Fields: map[string]string{"record": fmt.Sprintf("unknown kind %q", r.Kind)}}
 	}

@@ -18,25 +18,7 @@ import (
 // its own pool on one database. Comment writes (which add transitions) are
 // not this file's: transitions go in by SQL, as they would be written.
 
-var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-
 func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
-
-// instances opens n pools on one fresh database.
-func instances(t *testing.T, n int) []*DB {
-	t.Helper()
-	first, dsn := open(t)
-	dbs := []*DB{first}
-	for range n - 1 {
-		db, err := Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs = append(dbs, db)
-	}
-	return dbs
-}
 
 // addChange writes a transition as a comment write does, and returns its seq.
 func addChange(t *testing.T, db *DB, comment string, to moderation.Status, when time.Time) uint64 {

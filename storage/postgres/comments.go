@@ -351,10 +351,10 @@ const (
 	lockRemove = "FOR UPDATE"
 )
 
-// loadForUpdate locks and loads the comments ids of site, in ID order (so
-// that concurrent writers lock in one order), each with its training
-// record in Trained. Missing ones are absent from the map. The site must
-// exist (ErrNotFound).
+// loadForUpdate locks the comments ids of site in ID order (so that
+// concurrent writers lock in one order) and returns their documents and
+// training records (for decodeComment) by ID; missing ones are absent. The
+// site must exist (ErrNotFound).
 func loadForUpdate(ctx context.Context, tx pgx.Tx, site string, ids []string, lock string) (map[string][]byte, map[string][]byte, error) {
 	docs, trainings := map[string][]byte{}, map[string][]byte{}
 	b := &pgx.Batch{}

@@ -26,17 +26,6 @@ type notYet struct{ moderation.Store }
 
 var _ moderation.Store = partialStore{}
 
-func (s partialStore) PutSite(ctx context.Context, site *moderation.Site, create bool, entry *moderation.AuditEntry) error {
-	doc, err := json.Marshal(site)
-	if err != nil {
-		return err
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO sites (id, created, doc) VALUES ($1, $2, $3)`, site.ID, site.Created, doc); err != nil {
-		return mapError(err)
-	}
-	return s.RecordAudit(ctx, entry)
-}
-
 func (s partialStore) RecordAudit(ctx context.Context, e *moderation.AuditEntry) error {
 	return mapError(appendAudit(ctx, s.pool, e))
 }

@@ -139,6 +139,10 @@ func TestInstancesApproveExactCounts(t *testing.T) {
 	bulk(approveAt(t0.Add(time.Hour)), ids)
 	check := func(when string, approved int) {
 		t.Helper()
+		sc, err := b.StatusCounts(ctx, moderation.DefaultSite)
+		if err != nil || sc[moderation.StatusApproved] != approved || sc[moderation.StatusRejected] != n-approved || sc[moderation.StatusPending] != 0 {
+			t.Errorf("%s: status counts %v, %v; want %d approved and %d rejected", when, sc, err, approved, n-approved)
+		}
 		got, err := b.ApprovedCounts(ctx, moderation.DefaultSite, []string{"/hot"})
 		if err != nil || got["/hot"] != approved {
 			t.Errorf("%s: approved count %v, %v; want %d", when, got, err, approved)

@@ -72,6 +72,21 @@ CREATE TABLE post_counts (
     PRIMARY KEY (site, post)
 );
 
+-- Comments per status (tombstones not counted), for the moderators' tabs:
+-- counting the rows would read the whole site at every page load. Each
+-- status change adds to the row of its connection's stripe
+-- (pg_backend_pid() % 64), so concurrent submissions do not queue for one
+-- counter row; a read sums a site's stripes. A stripe may go below zero
+-- (a comment counted in one stripe leaves through another); the sum does
+-- not.
+CREATE TABLE status_counts (
+    site   text NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    status text NOT NULL,
+    stripe int NOT NULL,
+    n      bigint NOT NULL,
+    PRIMARY KEY (site, status, stripe)
+);
+
 -- Imported comments: the SHA-256 of (source system, site, id there) → the
 -- Parley ID it became, so importing a file again skips what it created, even
 -- if deleted since.

@@ -15,11 +15,13 @@ import (
 // written in runs of one kind, each run one round trip (a pgx.Batch of
 // upserts, or one statement over arrays for comments and features); every
 // write is an upsert by the record's key, so a retried or repeated restore
-// leaves one copy. Afterwards the approved counts of the posts touched move
-// by what changed and the sequences move past the numbers restored.
+// leaves one copy. Afterwards the comment write's counters (post and status
+// counts) move by what changed, and the sequences past the numbers restored.
 func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		counts := map[[2]string]int{} // (site, post) → how its approved count moves
+		// The comment write's counters: the approved count of each post and
+		// the count of each status move by what the comments restored change.
+		counts := newCommentWrites(&pgx.Batch{})
 		for start := 0; start < len(recs); {
 			end := start + 1
 			for end < len(recs) && recs[end].Kind == recs[start].Kind {
@@ -30,7 +32,7 @@ func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 			}
 			start = end
 		}
-		if err := recount(ctx, tx, counts); err != nil {
+		if err := counts.send(ctx, tx); err != nil {
 			return err
 		}
 		return moveSequences(ctx, tx, recs)
@@ -38,7 +40,7 @@ func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 }
 
 // restoreRun writes records of one kind.
-func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
+func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts *commentWrites) error {
 	switch recs[0].Kind {
 	case moderation.KindComment:
 		return restoreComments(ctx, tx, recs, counts)
@@ -252,7 +254,7 @@ const restoreCommentRows = `WITH old AS (
 // restoreComments writes a run of comments with their training, without
 // counting it in the model: the model's own records carry the counts. The
 // approved count of each post moves by what the run changed.
-func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
+func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts *commentWrites) error {
 	// One statement may write a row once: a comment given twice in a run
 	// is written as its last record says.
 	last := make(map[[2]string]int, len(recs))
@@ -281,9 +283,7 @@ func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, 
 		}
 		sites, ids, posts, statuses = append(sites, c.Site), append(ids, c.ID), append(posts, c.Post), append(statuses, string(c.Status))
 		parents, training, created, docs = append(parents, parent), append(training, trained), append(created, c.Created), append(docs, jsonDoc(c))
-		if c.Status == moderation.StatusApproved {
-			counts[[2]string{c.Site, c.Post}]++
-		}
+		counts.counted(c.Site, c.Post, c.Status, +1)
 	}
 	rows, err := tx.Query(ctx, restoreCommentRows, sites, ids, posts, parents, statuses, created, docs, training)
 	if err != nil {
@@ -291,9 +291,7 @@ func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, 
 	}
 	var site, post, status string
 	_, err = pgx.ForEachRow(rows, []any{&site, &post, &status}, func() error {
-		if status == string(moderation.StatusApproved) {
-			counts[[2]string{site, post}]--
-		}
+		counts.counted(site, post, moderation.Status(status), -1)
 		return nil
 	})
 	return err
@@ -327,36 +325,16 @@ func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) 
 	return err
 }
 
-// countPosts moves the approved count of each (site, post) by its delta;
-// a count that reaches zero goes, as bbolt keeps none. The counts are an
-// index of the comments: a restore keeps them, it does not restore them.
-const countPosts = `WITH d AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(site, post, delta)
-	), up AS (
-		UPDATE post_counts pc SET approved = pc.approved + d.delta FROM d WHERE pc.site = d.site AND pc.post = d.post
-	)
-	INSERT INTO post_counts (site, post, approved) SELECT site, post, delta FROM d
-	WHERE delta > 0 AND NOT EXISTS (SELECT 1 FROM post_counts pc WHERE pc.site = d.site AND pc.post = d.post)`
-
-const dropZeroCounts = `DELETE FROM post_counts pc USING unnest($1::text[], $2::text[]) AS d(site, post)
-	WHERE pc.site = d.site AND pc.post = d.post AND pc.approved = 0`
-
-func recount(ctx context.Context, tx pgx.Tx, counts map[[2]string]int) error {
-	var sites, posts []string
-	var deltas []int64
-	for k, d := range counts {
-		if d != 0 {
-			sites, posts, deltas = append(sites, k[0]), append(posts, k[1]), append(deltas, int64(d))
-		}
+// counted moves the counters of a comment restored into status (delta
+// +1) or out of it (-1): its status's count, and its post's approved count.
+// Commenters' counts and the model are records of their own.
+func (w *commentWrites) counted(site, post string, status moderation.Status, delta int64) {
+	if status != moderation.StatusDeleted {
+		w.statuses[postKey{site, string(status)}] += delta
 	}
-	if len(sites) == 0 {
-		return nil
+	if status == moderation.StatusApproved {
+		w.approved[postKey{site, post}] += delta
 	}
-	if _, err := tx.Exec(ctx, countPosts, sites, posts, deltas); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, dropZeroCounts, sites, posts)
-	return err
 }
 
 // moveSequences moves each serial past the numbers a restore wrote, so that

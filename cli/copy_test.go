@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/moderation"
 	"parley/storage"
@@ -207,4 +210,51 @@ func TestCLICopyThroughPostgres(t *testing.T) {
 	restored := filepath.Join(t.TempDir(), "restored.db")
 	copyData(t, backup, restored)
 	sameLines(t, "PostgreSQL's backup restored to bbolt", fullDump(t, restored), pgDump)
+}
+
+// BenchmarkCLICopy times parley copy of 10,000 imported comments from a
+// bbolt file into an empty PostgreSQL database, again (nothing changes),
+// and back into a new file:
+// go test ./cli -run '^$' -bench CLICopy -benchtime 1x
+func BenchmarkCLICopy(b *testing.B) {
+	dsn := pgtest.DSN(b)
+	if db, err := storage.Open(context.Background(), dsn); err != nil {
+		b.Skipf("storage.Open does not select PostgreSQL yet (%v)", err)
+	} else {
+		_ = db.Close()
+	}
+	dir := b.TempDir()
+	src, file := filepath.Join(dir, "source.db"), filepath.Join(dir, "comments.ndjson")
+	var lines strings.Builder
+	lines.WriteString(`{"format":"parley-comments","version":1,"exported":"2026-11-28T12:00:00Z"}` + "\n")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10_000 {
+		at := start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		status := [...]string{"approved", "approved", "approved", "approved", "approved", "approved", "approved", "approved", "pending", "spam"}[i%10]
+		fmt.Fprintf(&lines, `{"id":"%s","post":"/posts/%d/","author":"Reader %d","email":"reader%d@example.com","body":"A comment of ordinary length, with a few words about the post and a question at the end?","status":"%s","created":"%s","updated":"%s","history":[{"status":"%s","at":"%s","by":"ada"}]}`+"\n",
+			moderation.NewID(start.Add(time.Duration(i)*time.Minute)), i%1000, i, i%500, status, at, at, status, at)
+	}
+	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := Run(context.Background(), args, strings.NewReader(""), &out, &out)
+		return code, out.String()
+	}
+	if code, out := run("import", "--format", "ndjson", "--data", src, file); code != 0 || !strings.Contains(out, "10000 created") {
+		b.Fatalf("import: %d %s", code, out)
+	}
+	step := func(name, from, to string) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if code, out := run("copy", "--from", from, "--to", to); code != 0 {
+					b.Fatalf("copy: %d %s", code, out)
+				}
+			}
+		})
+	}
+	step("bolt-to-postgres", src, dsn)
+	step("bolt-to-postgres-again", src, dsn)
+	step("postgres-to-bolt", dsn, filepath.Join(dir, "back.db"))
 }

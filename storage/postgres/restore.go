@@ -46,6 +46,8 @@ func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, count
 		return restoreComments(ctx, tx, recs, counts)
 	case moderation.KindFeature:
 		return restoreFeatures(ctx, tx, recs)
+	case moderation.KindImported:
+		return restoreImportKeys(ctx, tx, recs)
 	}
 	b := &pgx.Batch{}
 	for _, r := range recs {
@@ -75,10 +77,8 @@ const (
 	restoreModel     = `INSERT INTO classifier_models (site, version, ham, spam) VALUES ($1, NULLIF($2, 0), $3, $4)
 		ON CONFLICT (site) DO UPDATE SET version = excluded.version, ham = excluded.ham, spam = excluded.spam`
 	restoreNoFeatures = `DELETE FROM classifier_features WHERE site = $1`
-	restoreImported   = `INSERT INTO imported (site, key, comment) VALUES ($1, $2, $3)
-		ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment`
 	restoreAudit = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
-		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc`
+		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc WHERE audit.doc <> excluded.doc`
 	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`
 	restoreTokenID = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
@@ -132,16 +132,6 @@ func queueRecord(b *pgx.Batch, r *moderation.Record) error {
 		}
 		b.Queue(restoreModel, r.Site, m.Version, m.Ham, m.Spam)
 		b.Queue(restoreNoFeatures, r.Site)
-	case moderation.KindImported:
-		key, err := moderation.RecordBytes(r)
-		if err != nil {
-			return err
-		}
-		var id string
-		if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "an import key must name a comment ID"}}
-		}
-		b.Queue(restoreImported, r.Site, key, id)
 	case moderation.KindAudit:
 		e, err := moderation.DecodeRecord[moderation.AuditEntry](r)
 		if err != nil {
@@ -248,6 +238,8 @@ const restoreCommentRows = `WITH old AS (
 			AS n(site, id, post, parent, status, created, doc, training)
 		ON CONFLICT (site, id) DO UPDATE SET post = excluded.post, parent = excluded.parent, status = excluded.status,
 			created = excluded.created, doc = excluded.doc, training = excluded.training
+		-- A comment stored as it comes is left alone: copying again writes nothing.
+		WHERE (comments.doc, comments.training) IS DISTINCT FROM (excluded.doc, excluded.training)
 	)
 	SELECT site, post, status FROM old`
 
@@ -297,15 +289,45 @@ func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, 
 	return err
 }
 
+// restoreImportRows upserts a run of import keys (one per imported
+// comment: as many as a migrated blog has comments); a key given twice
+// takes its last record, as written one by one.
+const restoreImportRows = `INSERT INTO imported (site, key, comment)
+	SELECT DISTINCT ON (site, key) site, key, comment
+	FROM unnest($1::text[], $2::bytea[], $3::text[]) WITH ORDINALITY AS n(site, key, comment, i)
+	ORDER BY site, key, i DESC
+	ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment WHERE imported.comment <> excluded.comment`
+
+func restoreImportKeys(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) error {
+	n := len(recs)
+	sites, keys, ids := make([]string, n), make([][]byte, n), make([]string, n)
+	for i, r := range recs {
+		key, err := moderation.RecordBytes(r)
+		if err != nil {
+			return err
+		}
+		var id string
+		if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
+			return &moderation.ValidationError{Fields: map[string]string{"record": "an import key must name a comment ID"}}
+		}
+		sites[i], keys[i], ids[i] = r.Site, key, id
+	}
+	_, err := tx.Exec(ctx, restoreImportRows, sites, keys, ids)
+	return err
+}
+
 // restoreFeatureRows upserts a run of one site's (or several sites')
 // feature counts; a bucket of zeros is removed, as bbolt keeps none.
 const restoreFeatureRows = `WITH n AS (
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS n(site, feature, ham, spam)
+		SELECT DISTINCT ON (site, feature) site, feature, ham, spam
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS n(site, feature, ham, spam, i)
+		ORDER BY site, feature, i DESC -- a bucket given twice: the last record wins, as one by one
 	), zero AS (
 		DELETE FROM classifier_features f USING n WHERE f.site = n.site AND f.feature = n.feature AND n.ham = 0 AND n.spam = 0
 	)
 	INSERT INTO classifier_features (site, feature, ham, spam) SELECT * FROM n WHERE ham <> 0 OR spam <> 0
-	ON CONFLICT (site, feature) DO UPDATE SET ham = excluded.ham, spam = excluded.spam`
+	ON CONFLICT (site, feature) DO UPDATE SET ham = excluded.ham, spam = excluded.spam
+	WHERE (classifier_features.ham, classifier_features.spam) IS DISTINCT FROM (excluded.ham, excluded.spam)`
 
 func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) error {
 	n := len(recs)

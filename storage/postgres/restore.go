@@ -77,7 +77,7 @@ const (
 	restoreModel     = `INSERT INTO classifier_models (site, version, ham, spam) VALUES ($1, NULLIF($2, 0), $3, $4)
 		ON CONFLICT (site) DO UPDATE SET version = excluded.version, ham = excluded.ham, spam = excluded.spam`
 	restoreNoFeatures = `DELETE FROM classifier_features WHERE site = $1`
-	restoreAudit = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
+	restoreAudit      = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc WHERE audit.doc <> excluded.doc`
 	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`

@@ -136,6 +136,16 @@ func TestCLICopyBetweenFiles(t *testing.T) {
 	}
 	sameLines(t, "second copy", fullDump(t, dst), before)
 	sameLines(t, "the source after copying", fullDump(t, src), wantDump)
+
+	// bbolt's backup is a database file: copy reads it like any other.
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if code, _, errOut := cli(t, "", "backup", "--data", src, backup); code != 0 {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	wantDump = fullDump(t, src) // with the backup's audit entry
+	fromBackup := filepath.Join(t.TempDir(), "from-backup.db")
+	copyData(t, backup, fromBackup)
+	sameLines(t, "copied from a backup", fullDump(t, fromBackup), wantDump)
 }
 
 // TestCLICopyRefuses: the same database on both sides, a missing source

@@ -138,14 +138,21 @@ func TestCLICopyBetweenFiles(t *testing.T) {
 	sameLines(t, "the source after copying", fullDump(t, src), wantDump)
 
 	// bbolt's backup is a database file: copy reads it like any other.
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if code, _, errOut := cli(t, "", "backup", "--data", src, backup); code != 0 {
-		t.Fatalf("backup: %d %s", code, errOut)
+	copyFromBackup(t, src, "backup.db")
+}
+
+// copyFromBackup takes a backup of data with parley backup, copies it into
+// a new bbolt file and finds the database's records there.
+func copyFromBackup(t *testing.T, data, name string) {
+	t.Helper()
+	backup := filepath.Join(t.TempDir(), name)
+	if code, _, errOut := cli(t, "", "backup", "--data", data, backup); code != 0 {
+		t.Fatalf("backup of %s: %d %s", data, code, errOut)
 	}
-	wantDump = fullDump(t, src) // with the backup's audit entry
-	fromBackup := filepath.Join(t.TempDir(), "from-backup.db")
-	copyData(t, backup, fromBackup)
-	sameLines(t, "copied from a backup", fullDump(t, fromBackup), wantDump)
+	want := fullDump(t, data) // with the backup's audit entry
+	restored := filepath.Join(t.TempDir(), "restored.db")
+	copyData(t, backup, restored)
+	sameLines(t, "copied from "+name, fullDump(t, restored), want)
 }
 
 // TestCLICopyRefuses: the same database on both sides, a missing source
@@ -212,14 +219,7 @@ func TestCLICopyThroughPostgres(t *testing.T) {
 	sameExports(t, "PostgreSQL to bbolt", exports(t, back), wantExports)
 
 	// PostgreSQL's backup is a dump file, and copy restores from one.
-	backup := filepath.Join(t.TempDir(), "backup.jsonl")
-	if code, _, errOut := cli(t, "", "backup", "--data", dsn, backup); code != 0 {
-		t.Fatalf("backup of PostgreSQL: %d %s", code, errOut)
-	}
-	pgDump = fullDump(t, dsn) // with the backup's audit entry
-	restored := filepath.Join(t.TempDir(), "restored.db")
-	copyData(t, backup, restored)
-	sameLines(t, "PostgreSQL's backup restored to bbolt", fullDump(t, restored), pgDump)
+	copyFromBackup(t, dsn, "backup.jsonl")
 }
 
 // BenchmarkCLICopy times parley copy of 10,000 imported comments from a

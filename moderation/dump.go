@@ -209,6 +209,29 @@ func RecordBytes(r *Record) ([]byte, error) {
 	return b, nil
 }
 
+// DecodeImported decodes an import key's record: the key's bytes and the
+// ID of the comment it became.
+func DecodeImported(r *Record) ([]byte, string, error) {
+	key, err := RecordBytes(r)
+	if err != nil {
+		return nil, "", err
+	}
+	var id string
+	if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
+		return nil, "", badRecord(r, "must name a comment ID")
+	}
+	return key, id, nil
+}
+
+// DecodeSecret decodes a secret's record: its bytes.
+func DecodeSecret(r *Record) ([]byte, error) {
+	var secret []byte
+	if err := json.Unmarshal(r.Value, &secret); err != nil || r.Key == "" || r.Site != "" {
+		return nil, badRecord(r, "must be a name and base64 bytes")
+	}
+	return secret, nil
+}
+
 // DecodeComment decodes a comment's record: the comment, with Trained set
 // to what it taught (nil when nothing or when it is a tombstone).
 func DecodeComment(r *Record) (*Comment, error) {

@@ -101,9 +101,9 @@ const (
 func queueRecord(b *pgx.Batch, r *moderation.Record) error {
 	switch r.Kind {
 	case moderation.KindSecret:
-		var secret []byte
-		if err := json.Unmarshal(r.Value, &secret); err != nil || r.Key == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "a secret must be a name and base64 bytes"}}
+		secret, err := moderation.DecodeSecret(r)
+		if err != nil {
+			return err
 		}
 		b.Queue(restoreSecret, r.Key, secret)
 	case moderation.KindSite:
@@ -302,13 +302,9 @@ func restoreImportKeys(ctx context.Context, tx pgx.Tx, recs []*moderation.Record
 	n := len(recs)
 	sites, keys, ids := make([]string, n), make([][]byte, n), make([]string, n)
 	for i, r := range recs {
-		key, err := moderation.RecordBytes(r)
+		key, id, err := moderation.DecodeImported(r)
 		if err != nil {
 			return err
-		}
-		var id string
-		if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "an import key must name a comment ID"}}
 		}
 		sites[i], keys[i], ids[i] = r.Site, key, id
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,14 +194,6 @@ func TestCLICopyRefuses(t *testing.T) {
 // changes nothing.
 func TestCLICopyThroughPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	if db, err := storage.Open(context.Background(), dsn); err != nil {
-		if errors.Is(err, os.ErrNotExist) { // bbolt took the URL for a path
-			t.Skip("storage.Open does not select PostgreSQL yet; this test runs once it does")
-		}
-		t.Fatal(err)
-	} else {
-		_ = db.Close()
-	}
 	src := copyFixture(t)
 	wantExports := exports(t, src)
 	wantDump := fullDump(t, src)
@@ -228,11 +219,6 @@ func TestCLICopyThroughPostgres(t *testing.T) {
 // go test ./cli -run '^$' -bench CLICopy -benchtime 1x
 func BenchmarkCLICopy(b *testing.B) {
 	dsn := pgtest.DSN(b)
-	if db, err := storage.Open(context.Background(), dsn); err != nil {
-		b.Skipf("storage.Open does not select PostgreSQL yet (%v)", err)
-	} else {
-		_ = db.Close()
-	}
 	dir := b.TempDir()
 	src, file := filepath.Join(dir, "source.db"), filepath.Join(dir, "comments.ndjson")
 	var lines strings.Builder

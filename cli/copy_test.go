@@ -159,6 +159,10 @@ func copyFromBackup(t *testing.T, data, name string) {
 func TestCLICopyRefuses(t *testing.T) {
 	src := copyFixture(t)
 	dir := t.TempDir()
+	notDump := filepath.Join(dir, "export.ndjson") // an export is not a dump
+	if err := os.WriteFile(notDump, []byte(`{"format":"parley-comments","version":1}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -169,6 +173,7 @@ func TestCLICopyRefuses(t *testing.T) {
 		{[]string{"--from", src, "--to", filepath.Join(filepath.Dir(src), ".", filepath.Base(src))}, 2, "name the same database"},
 		{[]string{"--from", "postgres://u:secret@db.example/parley", "--to", "postgresql://u@db.example:5432/parley"}, 2, "name the same database"},
 		{[]string{"--from", filepath.Join(dir, "missing.db"), "--to", filepath.Join(dir, "new.db")}, 1, "no such file"},
+		{[]string{"--from", notDump, "--to", filepath.Join(dir, "new.db")}, 1, "not a Parley dump file"},
 	} {
 		code, out, errOut := cli(t, "", append([]string{"copy"}, c.args...)...)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "secret") {

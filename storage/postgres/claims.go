@@ -17,23 +17,24 @@ import (
 // claimState is what create learns of its claims in its first round trip
 // and records in its second.
 type claimState struct {
-	keys    []string             // each key once, sorted, so that racing claimers lock in one order
-	until   map[string]time.Time // the latest Until asked for each key
-	fresh   map[string]bool      // keys this transaction inserted: nobody held them
-	current map[string]time.Time // what the others hold until, read under lock
+	keys    []string         // each key once, sorted, so that racing claimers lock in one order
+	until   map[string]int64 // the latest Until asked for each key, in Unix nanoseconds
+	fresh   map[string]bool  // keys this transaction inserted: nobody held them
+	current map[string]int64 // what the others hold until, read under lock
 }
 
 // newClaimState gathers claims by key: each key once, with the latest
 // Until asked for it.
-func newClaimState(claims []moderation.Claim) (*claimState, []time.Time) {
-	s := &claimState{until: map[string]time.Time{}, fresh: map[string]bool{}, current: map[string]time.Time{}}
+func newClaimState(claims []moderation.Claim) (*claimState, []int64) {
+	s := &claimState{until: map[string]int64{}, fresh: map[string]bool{}, current: map[string]int64{}}
 	for _, cl := range claims {
-		if old, ok := s.until[cl.Key]; !ok || cl.Until.After(old) {
-			s.until[cl.Key] = cl.Until
+		u := cl.Until.UnixNano()
+		if old, ok := s.until[cl.Key]; !ok || u > old {
+			s.until[cl.Key] = u
 		}
 	}
 	s.keys = slices.Sorted(maps.Keys(s.until))
-	untils := make([]time.Time, len(s.keys))
+	untils := make([]int64, len(s.keys))
 	for i, k := range s.keys {
 		untils[i] = s.until[k]
 	}
@@ -51,7 +52,7 @@ const errClaimHeld = "PA001"
 // its writes; the caller falls back to createReading for the rest.
 func queueTakeFree(b *pgx.Batch, claims []moderation.Claim) {
 	s, untils := newClaimState(claims)
-	b.Queue(`SELECT take_free_claims($1::text[], $2::timestamptz[])`, s.keys, untils)
+	b.Queue(`SELECT take_free_claims($1::text[], $2::bigint[])`, s.keys, untils)
 }
 
 // claimHeld reports whether err is queueTakeFree's refusal.
@@ -74,10 +75,10 @@ func queueClaims(b *pgx.Batch, claims []moderation.Claim) *claimState {
 	// while the INSERT waited for it is neither inserted nor seen, and
 	// lockRaced reads it after.
 	b.Queue(`WITH fresh AS (
-			INSERT INTO claims (key, until) SELECT * FROM unnest($1::text[], $2::timestamptz[])
+			INSERT INTO claims (key, until_ns) SELECT * FROM unnest($1::text[], $2::bigint[])
 			ON CONFLICT (key) DO NOTHING RETURNING key),
-		held AS (SELECT key, until FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE)
-		SELECT key, until, false FROM held UNION ALL SELECT key, NULL, true FROM fresh`, s.keys, untils).Query(s.scan)
+		held AS (SELECT key, until_ns FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE)
+		SELECT key, until_ns, false FROM held UNION ALL SELECT key, 0, true FROM fresh`, s.keys, untils).Query(s.scan)
 	return s
 }
 
@@ -85,15 +86,15 @@ func queueClaims(b *pgx.Batch, claims []moderation.Claim) *claimState {
 func (s *claimState) scan(rows pgx.Rows) error {
 	for rows.Next() {
 		var k string
-		var u *time.Time
+		var u int64
 		var fresh bool
 		if err := rows.Scan(&k, &u, &fresh); err != nil {
 			return err
 		}
 		if fresh {
 			s.fresh[k] = true
-		} else if u != nil {
-			s.current[k] = *u
+		} else {
+			s.current[k] = u
 		}
 	}
 	return rows.Err()
@@ -112,7 +113,7 @@ func (s *claimState) lockRaced(ctx context.Context, conn *pgxpool.Conn) error {
 	if len(raced) == 0 {
 		return nil
 	}
-	rows, err := conn.Query(ctx, `SELECT key, until, false FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE`, raced)
+	rows, err := conn.Query(ctx, `SELECT key, until_ns, false FROM claims WHERE key = ANY($1) ORDER BY key FOR UPDATE`, raced)
 	if err != nil {
 		return err
 	}
@@ -123,14 +124,14 @@ func (s *claimState) lockRaced(ctx context.Context, conn *pgxpool.Conn) error {
 // taken reports whether someone else holds key at c's creation time.
 func (s *claimState) taken(key string, c *moderation.Comment) bool {
 	u, ok := s.current[key]
-	return ok && !s.fresh[key] && u.After(c.Created)
+	return ok && !s.fresh[key] && u > c.Created.UnixNano()
 }
 
 // queueRecord queues the recording of every claim not inserted already:
 // held until the later of its old and new times.
 func (s *claimState) queueRecord(b *pgx.Batch) {
 	var keys []string
-	var untils []time.Time
+	var untils []int64
 	for _, k := range s.keys {
 		if !s.fresh[k] {
 			keys, untils = append(keys, k), append(untils, s.until[k])
@@ -139,13 +140,13 @@ func (s *claimState) queueRecord(b *pgx.Batch) {
 	if len(keys) == 0 {
 		return
 	}
-	b.Queue(`INSERT INTO claims (key, until) SELECT * FROM unnest($1::text[], $2::timestamptz[])
-		ON CONFLICT (key) DO UPDATE SET until = greatest(claims.until, excluded.until)`, keys, untils)
+	b.Queue(`INSERT INTO claims (key, until_ns) SELECT * FROM unnest($1::text[], $2::bigint[])
+		ON CONFLICT (key) DO UPDATE SET until_ns = greatest(claims.until_ns, excluded.until_ns)`, keys, untils)
 }
 
 // PurgeClaims implements moderation.ClaimStore.
 func (db *DB) PurgeClaims(ctx context.Context, now time.Time) (int, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM claims WHERE until <= $1`, now)
+	tag, err := db.pool.Exec(ctx, `DELETE FROM claims WHERE until_ns <= $1`, now.UnixNano())
 	if err != nil {
 		return 0, mapError(err)
 	}

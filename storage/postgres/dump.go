@@ -136,7 +136,7 @@ func (d *pgDumper) all() error {
 				func(c *moderation.Commenter, n int64) { c.Approved = int(n) })
 		},
 		func() error {
-			return d.times(moderation.KindClaim, `SELECT key, until FROM claims ORDER BY key COLLATE "C"`, moderation.ClaimTime)
+			return d.times(moderation.KindClaim, `SELECT key, to_timestamp(0) + until_ns / 1000 * interval '1 microsecond' FROM claims ORDER BY key COLLATE "C"`, moderation.ClaimTime)
 		},
 		func() error {
 			return d.times(moderation.KindLink, `SELECT nonce, expires FROM used_links ORDER BY nonce COLLATE "C"`, moderation.LinkTime)

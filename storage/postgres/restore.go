@@ -77,7 +77,7 @@ const (
 		ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment`
 	restoreAudit = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc`
-	restoreModerator = `INSERT INTO moderators (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc`
+	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`
 	restoreTokenID   = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
 	restoreToken     = `INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (hash) DO UPDATE SET id = excluded.id, site = excluded.site, doc = excluded.doc`
@@ -86,7 +86,7 @@ const (
 		last_seen = excluded.last_seen, doc = excluded.doc`
 	restoreCommenter = `INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (email) DO UPDATE SET approved = excluded.approved, doc = excluded.doc`
-	restoreClaim  = `INSERT INTO claims (key, until) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET until = excluded.until`
+	restoreClaim  = `INSERT INTO claims (key, until_ns) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET until_ns = excluded.until_ns`
 	restoreLink   = `INSERT INTO used_links (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires`
 	restoreChange = `INSERT INTO outbox_changes (seq, doc) VALUES ($1, $2) ON CONFLICT (seq) DO UPDATE SET doc = excluded.doc`
 	restoreOutbox = `INSERT INTO outbox_deliveries (seq, grp, due, status, doc) VALUES ($1, $2, $3, $4, $5)
@@ -161,7 +161,7 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(restoreModerator, m.Name, jsonDoc(m))
+		b.Queue(restoreModerator, m.Name, moderation.FoldName(m.Name), jsonDoc(m))
 	case moderation.KindToken:
 		t, err := moderation.DecodeRecord[moderation.Token](r)
 		if err != nil {
@@ -186,7 +186,7 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(restoreClaim, r.Key, moderation.ClaimTime(t.Until))
+		b.Queue(restoreClaim, r.Key, moderation.ClaimTime(t.Until).UnixNano())
 	case moderation.KindLink:
 		t, err := moderation.DecodeRecord[moderation.TimeRecord](r)
 		if err != nil {

@@ -211,21 +211,21 @@ CREATE TABLE blocklists (
 -- bbolt: claims). Keys are HMACs, never raw data.
 -- ==========================================================================
 CREATE TABLE claims (
-    key   text PRIMARY KEY,
-    until timestamptz NOT NULL           -- held until then; purged after (microseconds: moderation.ClaimTime)
+    key      text PRIMARY KEY,
+    until_ns bigint NOT NULL             -- held until then; purged after
 );
-CREATE INDEX claims_until ON claims (until);
+CREATE INDEX claims_until ON claims (until_ns);
 
 -- Takes claims that nobody holds, or fails with SQLSTATE PA001 when one of
 -- the keys is there (held or expired but not yet purged): a submission's
 -- usual case in the round trip of its writes, with a clear error to fall
 -- back on (storage/postgres/claims.go).
-CREATE FUNCTION take_free_claims(keys text[], untils timestamptz[]) RETURNS void
+CREATE FUNCTION take_free_claims(keys text[], untils bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     taken bigint;
 BEGIN
-    INSERT INTO claims (key, until) SELECT * FROM unnest(keys, untils) ON CONFLICT (key) DO NOTHING;
+    INSERT INTO claims (key, until_ns) SELECT * FROM unnest(keys, untils) ON CONFLICT (key) DO NOTHING;
     GET DIAGNOSTICS taken = ROW_COUNT;
     IF taken < cardinality(keys) THEN
         RAISE EXCEPTION 'a claim is held' USING ERRCODE = 'PA001';

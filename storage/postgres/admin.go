@@ -10,7 +10,8 @@ import (
 )
 
 // StatusCounts implements moderation.AdminStore from status_counts, kept
-// by every status change: counting the rows would read the whole site.
+// by a trigger on every status change: counting the rows would read the
+// whole site.
 func (db *DB) StatusCounts(ctx context.Context, site string) (map[moderation.Status]int, error) {
 	out := make(map[moderation.Status]int, len(moderation.Statuses))
 	for _, s := range moderation.Statuses {

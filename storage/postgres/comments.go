@@ -13,6 +13,8 @@ import (
 	"parley/moderation"
 )
 
+var _ moderation.Store = (*DB)(nil)
+
 // CreateComment implements moderation.CommentStore.
 func (db *DB) CreateComment(ctx context.Context, c *moderation.Comment, attach func(parent *moderation.Comment) error) error {
 	return db.create(ctx, c, nil, attach)

@@ -15,17 +15,18 @@ import (
 )
 
 // The comment write: every method that stores a comment (CreateComment,
-// UpdateComments, DeleteComments, PublishReply, ImportComments and the
-// restore of a dump) goes through commentWrites, so that the row, its
-// status, the approved counts of its post and its author, the outbox
-// transition and the classifier's counts move together, in the same
-// transaction, as bbolt's putComment keeps them.
+// UpdateComments, DeleteComments, PublishReply, ImportComments) goes
+// through commentWrites, so that the row, the approved counts of its post
+// and its author (commenters.approved, the column being the count), the
+// outbox transition and the classifier's counts move together, in the same
+// transaction, as bbolt's putComment keeps them. The count of each status
+// is kept by a trigger on comments (status_counts in 001_init.sql), so that
+// a restore, which writes rows as they were, keeps it too.
 //
 // Statements are queued on a pgx.Batch, so a whole write is one round trip.
 // Counters are gathered while comments are queued and added once, in flush,
-// in one order (post counts by site and post, status counts by site and
-// status, commenters by address, then each site's model, its features
-// ascending): transactions that touch the
+// in one order (post counts by site and post, commenters by address, then
+// each site's model, its features ascending): transactions that touch the
 // same counters take their row locks in the same order and rarely deadlock
 // (db.tx retries those that do).
 
@@ -33,7 +34,6 @@ import (
 type commentWrites struct {
 	batch      *pgx.Batch
 	approved   map[postKey]int64        // change of each post's approved count
-	statuses   map[postKey]int64        // change of each (site, status)'s count, the status in post
 	commenters map[string]int64         // change of each address's approved count (moderation.EmailKey)
 	models     map[string]*modelChanges // site → what its model learns and unlearns
 }
@@ -52,8 +52,8 @@ type modelChanges struct {
 }
 
 func newCommentWrites(b *pgx.Batch) *commentWrites {
-	return &commentWrites{batch: b, approved: map[postKey]int64{}, statuses: map[postKey]int64{},
-		commenters: map[string]int64{}, models: map[string]*modelChanges{}}
+	return &commentWrites{batch: b, approved: map[postKey]int64{}, commenters: map[string]int64{},
+		models: map[string]*modelChanges{}}
 }
 
 // writeComment stores c in tx with everything that follows from it, as one
@@ -145,7 +145,6 @@ func (w *commentWrites) entered(c *moderation.Comment) error {
 		return err
 	}
 	w.batch.Queue(insertTransition, doc)
-	w.statuses[postKey{c.Site, string(c.Status)}]++
 	if c.Status == moderation.StatusApproved {
 		w.approved[postKey{c.Site, c.Post}]++
 		if c.Email != "" {
@@ -163,9 +162,6 @@ SELECT n, $1::jsonb || jsonb_build_object('seq', n) FROM nextval('outbox_changes
 
 // left is bbolt's noteLeft and unindex: old moved out of its status.
 func (w *commentWrites) left(old *moderation.Comment) {
-	if old.Status != moderation.StatusDeleted {
-		w.statuses[postKey{old.Site, string(old.Status)}]--
-	}
 	if old.Status != moderation.StatusApproved {
 		return
 	}
@@ -217,43 +213,20 @@ func (w *commentWrites) flush() {
 			w.batch.Queue(`UPDATE post_counts SET approved = greatest(approved + $3, 0) WHERE site = $1 AND post = $2`, k.site, k.post, n)
 		}
 	}
-	type statusChanges struct {
-		statuses []string
-		deltas   []int64
-	}
-	bySite := map[string]*statusChanges{}
-	for _, k := range slices.SortedFunc(maps.Keys(w.statuses), comparePostKeys) {
-		if n := w.statuses[k]; n != 0 {
-			if bySite[k.site] == nil {
-				bySite[k.site] = &statusChanges{}
-			}
-			v := bySite[k.site]
-			v.statuses, v.deltas = append(v.statuses, k.post), append(v.deltas, n)
-		}
-	}
-	for _, site := range slices.Sorted(maps.Keys(bySite)) {
-		w.batch.Queue(`INSERT INTO status_counts (site, status, stripe, n)
-			SELECT $1, s, pg_backend_pid() % 64, d FROM unnest($2::text[], $3::bigint[]) AS x(s, d) ORDER BY s
-			ON CONFLICT (site, status, stripe) DO UPDATE SET n = status_counts.n + excluded.n`, site, bySite[site].statuses, bySite[site].deltas)
-	}
 	for _, email := range slices.Sorted(maps.Keys(w.commenters)) {
 		n := w.commenters[email]
 		switch {
 		case n > 0:
-			w.batch.Queue(`INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, jsonb_build_object('approved', $2::bigint))
-				ON CONFLICT (email) DO UPDATE SET approved = commenters.approved + excluded.approved,
-					doc = jsonb_set(commenters.doc, '{approved}', to_jsonb(commenters.approved + excluded.approved))`, email, n)
+			w.batch.Queue(`INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, '{"approved":0}')
+				ON CONFLICT (email) DO UPDATE SET approved = commenters.approved + excluded.approved`, email, n)
 		case n < 0:
-			w.batch.Queue(`UPDATE commenters SET approved = greatest(approved + $2, 0),
-					doc = jsonb_set(doc, '{approved}', to_jsonb(greatest(approved + $2, 0)))
-				WHERE email = $1`, email, n)
+			w.batch.Queue(`UPDATE commenters SET approved = greatest(approved + $2, 0) WHERE email = $1`, email, n)
 		}
 	}
 	for _, site := range slices.Sorted(maps.Keys(w.models)) {
 		queueModelChanges(w.batch, site, w.models[site])
 	}
 	clear(w.approved)
-	clear(w.statuses)
 	clear(w.commenters)
 	clear(w.models)
 }

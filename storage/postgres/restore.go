@@ -15,12 +15,13 @@ import (
 // written in runs of one kind, each run one round trip (a pgx.Batch of
 // upserts, or one statement over arrays for comments and features); every
 // write is an upsert by the record's key, so a retried or repeated restore
-// leaves one copy. Afterwards the comment write's counters (post and status
-// counts) move by what changed, and the sequences past the numbers restored.
+// leaves one copy. Afterwards the comment write's counters (post counts;
+// status counts follow by trigger) move by what changed, and the sequences
+// past the numbers restored.
 func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		// The comment write's counters: the approved count of each post and
-		// the count of each status move by what the comments restored change.
+		// The comment write's counters: the approved count of each post
+		// moves by what the comments restored change.
 		counts := newCommentWrites(&pgx.Batch{})
 		for start := 0; start < len(recs); {
 			end := start + 1
@@ -344,12 +345,10 @@ func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) 
 }
 
 // counted moves the counters of a comment restored into status (delta
-// +1) or out of it (-1): its status's count, and its post's approved count.
-// Commenters' counts and the model are records of their own.
+// +1) or out of it (-1): its post's approved count. (The status counts
+// follow the rows by a trigger; commenters' counts and the model are
+// records of their own.)
 func (w *commentWrites) counted(site, post string, status moderation.Status, delta int64) {
-	if status != moderation.StatusDeleted {
-		w.statuses[postKey{site, string(status)}] += delta
-	}
 	if status == moderation.StatusApproved {
 		w.approved[postKey{site, post}] += delta
 	}

@@ -190,6 +190,7 @@ type app struct {
 	Clock   *clock
 	Token   string // an owner's API token
 	Metrics string // the metrics token
+	cfg     notify.Config
 }
 
 type appOptions struct {
@@ -239,7 +240,18 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 		n.Stop()
 		_ = db.Close()
 	})
-	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret"}
+	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg}
+}
+
+// worker starts one more notify worker on the app's database, as another
+// parley process on the same database runs one.
+func (a *app) worker(t testing.TB) {
+	t.Helper()
+	n, err := notify.Start(context.Background(), a.cfg, a.Svc, a.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
 }
 
 // smtpTo points notifications at a mail server speaking plain SMTP.

@@ -19,17 +19,7 @@ func openBench(b *testing.B, conns int) *DB {
 	b.Helper()
 	dsn := pgtest.DSN(b)
 	if conns > 0 {
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		if !strings.Contains(dsn, "://") {
-			sep = " "
-		}
-		dsn += sep + fmt.Sprintf("pool_max_conns=%d", conns)
-		if sep == " " {
-			dsn = strings.Replace(dsn, " pool_max_conns", " pool_max_conns", 1)
-		}
+		dsn = withPoolSize(dsn, conns)
 	}
 	db, err := Open(context.Background(), dsn)
 	if err != nil {
@@ -37,6 +27,19 @@ func openBench(b *testing.B, conns int) *DB {
 	}
 	b.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// withPoolSize adds pool_max_conns to a connection string, a URL or
+// key=value pairs.
+func withPoolSize(dsn string, conns int) string {
+	sep := "?"
+	switch {
+	case !strings.Contains(dsn, "://"):
+		sep = " "
+	case strings.Contains(dsn, "?"):
+		sep = "&"
+	}
+	return dsn + sep + fmt.Sprintf("pool_max_conns=%d", conns)
 }
 
 // BenchmarkThread200 reads a post's thread of 200 approved comments (a
@@ -92,7 +95,7 @@ func BenchmarkThread200(b *testing.B) {
 // writers; comments/s is its inverse. pgtest's server runs with fsync and
 // synchronous_commit off: these figures are not durable throughput.
 func BenchmarkCreateComment(b *testing.B) {
-	for _, conns := range []int{0, 4, 8, 32} {
+	for _, conns := range []int{0, 8, 16, 64} {
 		name := "pool=default"
 		if conns > 0 {
 			name = fmt.Sprintf("pool=%d", conns)

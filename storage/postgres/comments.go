@@ -192,13 +192,10 @@ const listChunk = 200
 // Comments implements moderation.CommentStore. A search narrows the rows in
 // the database first with searchPrefilter, and q.Matches decides.
 func (db *DB) Comments(ctx context.Context, q moderation.Query) ([]*moderation.Comment, string, error) {
-	b := &pgx.Batch{}
-	queueSiteCheck(b, q.Site)
-	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, "", mapError(err)
-	}
-	if !q.Status.Valid() {
-		return nil, "", nil // tombstones are never listed
+	if !q.Status.Valid() { // tombstones are never listed
+		b := &pgx.Batch{}
+		queueSiteCheck(b, q.Site)
+		return nil, "", mapError(db.pool.SendBatch(ctx, b).Close())
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -210,46 +207,43 @@ func (db *DB) Comments(ctx context.Context, q moderation.Query) ([]*moderation.C
 	}
 	term, filtered := searchPrefilter(q.Search)
 	var out []*moderation.Comment
-	after := q.Cursor
-	for {
-		rows, err := db.pool.Query(ctx, `SELECT id, doc FROM comments
+	next := ""
+	for after, first := q.Cursor, true; ; first = false {
+		b := &pgx.Batch{}
+		if first {
+			queueSiteCheck(b, q.Site)
+		}
+		n := 0
+		b.Queue(`SELECT id, doc FROM comments
 			WHERE site = $1 AND status = $2 AND id > $3 AND ($4 = '' OR post = $4)
 				AND (NOT $5 OR strpos(translate(doc::text, $6, $7), $8) > 0)
 			ORDER BY id LIMIT $9`,
-			q.Site, string(q.Status), after, q.Post, filtered, asciiUpper, asciiLower, term, chunk)
-		if err != nil {
+			q.Site, string(q.Status), after, q.Post, filtered, asciiUpper, asciiLower, term, chunk).Query(func(rows pgx.Rows) error {
+			for rows.Next() && next == "" {
+				n++
+				var doc []byte
+				if err := rows.Scan(&after, &doc); err != nil {
+					return err
+				}
+				c, err := decodeComment(doc, nil)
+				if err != nil {
+					return err
+				}
+				switch {
+				case !q.Matches(c):
+				case len(out) == limit:
+					next = out[len(out)-1].ID
+				default:
+					out = append(out, c)
+				}
+			}
+			return rows.Err()
+		})
+		if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 			return nil, "", mapError(err)
 		}
-		n := 0
-		for rows.Next() {
-			n++
-			var id string
-			var doc []byte
-			if err := rows.Scan(&id, &doc); err != nil {
-				rows.Close()
-				return nil, "", mapError(err)
-			}
-			after = id
-			c, err := decodeComment(doc, nil)
-			if err != nil {
-				rows.Close()
-				return nil, "", err
-			}
-			if !q.Matches(c) {
-				continue
-			}
-			if len(out) == limit {
-				rows.Close()
-				return out, out[len(out)-1].ID, nil
-			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, "", mapError(err)
-		}
-		if n < chunk {
-			return out, "", nil
+		if next != "" || n < chunk {
+			return out, next, nil
 		}
 	}
 }

@@ -14,22 +14,6 @@ import (
 
 var accountsT0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
-// instances opens n pools on one fresh database: n parley processes.
-func instances(t *testing.T, n int) []*DB {
-	t.Helper()
-	first, dsn := open(t)
-	out := []*DB{first}
-	for len(out) < n {
-		db, err := Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		out = append(out, db)
-	}
-	return out
-}
-
 // withSite makes a site row as SiteStore would, for the tables that need one.
 func withSite(t *testing.T, db *DB, id string) {
 	t.Helper()

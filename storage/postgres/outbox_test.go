@@ -18,8 +18,6 @@ import (
 // its own pool on one database. Comment writes (which add transitions) are
 // not this file's: transitions go in by SQL, as they would be written.
 
-var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-
 func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 
 // instances opens n pools on one fresh database.

@@ -58,7 +58,7 @@ func TestTxRollsBackOnError(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO moderators (name, doc) VALUES ('ann', '{}')"); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO moderators (name, folded, doc) VALUES ('ann', 'ann', '{}')"); err != nil {
 			return err
 		}
 		return moderation.ErrForbidden
@@ -76,7 +76,7 @@ func TestTxMapsErrors(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	insert := func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO moderators (name, doc) VALUES ('ann', '{}')")
+		_, err := tx.Exec(ctx, "INSERT INTO moderators (name, folded, doc) VALUES ('ann', 'ann', '{}')")
 		return err
 	}
 	if err := db.tx(ctx, insert); err != nil {

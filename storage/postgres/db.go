@@ -32,6 +32,8 @@ import (
 	"parley/moderation"
 )
 
+var _ moderation.Store = (*DB)(nil)
+
 // DB is a pool of connections to Parley's PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool

@@ -12,17 +12,27 @@ import (
 	"parley/moderation"
 )
 
-// Two Opens of one database are two parley processes: the guarantees that
-// matter across them come from the database, not from anything in memory.
-func twoInstances(t *testing.T) (*DB, *DB) {
+// instances opens n pools on one fresh database: n parley processes. The
+// guarantees that matter across them come from the database, not from
+// anything in memory.
+func instances(t *testing.T, n int) []*DB {
 	t.Helper()
-	a, dsn := open(t)
-	b, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
+	first, dsn := open(t)
+	out := []*DB{first}
+	for len(out) < n {
+		db, err := Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		out = append(out, db)
 	}
-	t.Cleanup(func() { _ = b.Close() })
-	return a, b
+	return out
+}
+
+func twoInstances(t *testing.T) (*DB, *DB) {
+	dbs := instances(t, 2)
+	return dbs[0], dbs[1]
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)

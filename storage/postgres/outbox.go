@@ -19,11 +19,11 @@ import (
 // queues anything, and DueDeliveries holds what it returns (held_until) so
 // that no two workers send one delivery.
 
-// HoldDeliveries is how long DueDeliveries keeps what it returned from other
+// holdDeliveries is how long DueDeliveries keeps what it returned from other
 // callers when neither FinishDeliveries nor SaveDelivery comes (the caller
 // crashed mid-send): long enough for any send to time out, short enough that
 // a crash delays mail by minutes, not hours. The same as bbolt's.
-const HoldDeliveries = 5 * time.Minute
+const holdDeliveries = 5 * time.Minute
 
 // Changes returns up to limit transitions not yet planned, oldest first.
 func (db *DB) Changes(ctx context.Context, limit int) ([]moderation.Transition, error) {
@@ -209,7 +209,7 @@ RETURNING o.seq`
 
 // DueDeliveries returns the deliveries to try now, oldest first: those due
 // by now, with every other member of a due one's group. It holds them until
-// now + HoldDeliveries (by the caller's clock) or until finished or saved;
+// now + holdDeliveries (by the caller's clock) or until finished or saved;
 // held ones go to no other caller, in this process or another.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time) ([]*moderation.Delivery, error) {
 	// Workers poll often and mostly find nothing: ask first without a
@@ -230,7 +230,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time) ([]*moderation.D
 		for i, d := range picked {
 			seqs[i] = int64(d.Seq)
 		}
-		rows, _ = tx.Query(ctx, holdSQL, seqs, now, now.Add(HoldDeliveries))
+		rows, _ = tx.Query(ctx, holdSQL, seqs, now, now.Add(holdDeliveries))
 		held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return err

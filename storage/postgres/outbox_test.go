@@ -20,22 +20,6 @@ import (
 
 func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 
-// instances opens n pools on one fresh database.
-func instances(t *testing.T, n int) []*DB {
-	t.Helper()
-	first, dsn := open(t)
-	dbs := []*DB{first}
-	for range n - 1 {
-		db, err := Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs = append(dbs, db)
-	}
-	return dbs
-}
-
 // addChange writes a transition as a comment write does, and returns its seq.
 func addChange(t *testing.T, db *DB, comment string, to moderation.Status, when time.Time) uint64 {
 	t.Helper()
@@ -213,8 +197,8 @@ func TestDeliveryLifecycle(t *testing.T) {
 	}
 	// A holder that crashed: what it held comes back when the hold lapses.
 	// d2's hold (taken at +21s) has lapsed by now, d1's (+101s) not yet.
-	due(t, b, at(101).Add(HoldDeliveries-time.Second), d2)
-	later := at(101).Add(HoldDeliveries)
+	due(t, b, at(101).Add(holdDeliveries-time.Second), d2)
+	later := at(101).Add(holdDeliveries)
 	due(t, b, later, d1)
 
 	// Given up: never due again, pruned once old enough.

@@ -105,14 +105,18 @@ CREATE TABLE classifier_features (
 -- Audit log (moderation.AuditEntry; bbolt: audit, per site and instance)
 -- ==========================================================================
 CREATE TABLE audit (
-    seq     bigserial PRIMARY KEY,       -- order of writing, never reused
+    seq     bigserial,                   -- order of writing, never reused
     site    text NOT NULL,               -- '' for the instance's own entries
     -- The site's entries go with the site; the instance's ('') belong to none.
     site_fk text GENERATED ALWAYS AS (NULLIF(site, '')) STORED
             REFERENCES sites (id) ON DELETE CASCADE,
-    doc     jsonb NOT NULL               -- moderation.AuditEntry
+    doc     jsonb NOT NULL,              -- moderation.AuditEntry
+    -- Unique per log, as in bbolt (one sequence per site): parley copy
+    -- brings each log's numbers over as they are, and bbolt's logs number
+    -- from 1 each. New entries take the serial, which Restore moves past
+    -- every number it writes.
+    PRIMARY KEY (site, seq)
 );
-CREATE INDEX audit_site ON audit (site, seq);
 
 -- ==========================================================================
 -- Moderators (moderation.Moderator; bbolt: moderators)

@@ -22,6 +22,7 @@ type Store interface {
 	BlocklistStore
 	TransferStore
 	OutboxStore
+	PeerStore
 
 	// Ping reports whether the database answers and holds a schema.
 	Ping(ctx context.Context) error

@@ -71,6 +71,9 @@ const (
 	eventsRoute = "/api/admin/events"
 )
 
+// resyncEvent tells the page to fetch the queue and counts afresh.
+var resyncEvent = []byte("event: resync\ndata: {}\n\n")
+
 var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 	"Too many live queues are open; this page checks for new comments every few seconds instead.")
 
@@ -79,10 +82,10 @@ var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 // goroutine: a stream that falls behind loses the changes it cannot hold and
 // is told to resync (fetch the queue and counts afresh) instead.
 //
-// The local service feeds it through listen. Across instances (PostgreSQL),
-// a bridge NOTIFYs each committed Change as its JSON and, on LISTEN, hands
-// every instance's changes to Publish; listen is then left unsubscribed so
-// that local changes, which come back through LISTEN too, are not told twice.
+// The service feeds it through listen, with this process's changes and, on
+// PostgreSQL, other processes' too (moderation.Service.FollowPeers replays
+// them as remote events). When this process may have missed some of those,
+// resync tells every stream to fetch the queue afresh.
 type eventHub struct {
 	mu       sync.Mutex
 	streams  map[*eventStream]struct{}
@@ -97,6 +100,7 @@ type eventStream struct {
 	ch     chan []byte
 	lagged bool          // guarded by the hub's mu
 	done   chan struct{} // closed when the hub shuts down
+	wake   chan struct{} // holds a token when lagged was set without a change to send
 }
 
 func newEventHub(max int) *eventHub {
@@ -130,6 +134,19 @@ func (h *eventHub) Publish(c Change) {
 	}
 }
 
+// resync tells every stream to resync: changes may have been missed.
+func (h *eventHub) resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for st := range h.streams {
+		st.lagged = true
+		select {
+		case st.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // subscribe opens a stream that hears of the sites sees reports true for,
 // or refuses one past the bound or after close.
 func (h *eventHub) subscribe(sees func(site string) bool) (*eventStream, error) {
@@ -138,7 +155,7 @@ func (h *eventHub) subscribe(sees func(site string) bool) (*eventStream, error) 
 	if h.closed || len(h.streams) >= h.max {
 		return nil, errTooManyStreams
 	}
-	st := &eventStream{sees: sees, ch: make(chan []byte, streamBuffer), done: make(chan struct{})}
+	st := &eventStream{sees: sees, ch: make(chan []byte, streamBuffer), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	h.streams[st] = struct{}{}
 	return st, nil
 }
@@ -240,7 +257,12 @@ func (s *Server) handleEvents(c echo.Context) error {
 		case data := <-st.ch:
 			ok = send([]byte("data: "), data, []byte("\n\n"))
 			if ok && len(st.ch) == 0 && s.events.tookLag(st) {
-				ok = send([]byte("event: resync\ndata: {}\n\n"))
+				ok = send(resyncEvent)
+			}
+		case <-st.wake:
+			ok = true
+			if len(st.ch) == 0 && s.events.tookLag(st) { // else the changes waiting send it
+				ok = send(resyncEvent)
 			}
 		}
 		if !ok {

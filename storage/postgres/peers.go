@@ -51,7 +51,7 @@ func (db *DB) Announce(ctx context.Context, msg []byte) error {
 
 // Listen LISTENs on a connection of its own, outside the pool: a LISTEN
 // belongs to a session, and a pooled connection serves other work between
-// uses.
+// uses. Its errors are pgx's own, for the log: nobody's request failed.
 func (db *DB) Listen(ctx context.Context, deliver func([]byte), resync func()) error {
 	config := db.pool.Config().ConnConfig // a copy
 	config.RuntimeParams["application_name"] = listenerName
@@ -60,7 +60,7 @@ func (db *DB) Listen(ctx context.Context, deliver func([]byte), resync func()) e
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("listen: %w", mapError(err))
+		return fmt.Errorf("listen: %w", err)
 	}
 	defer func() {
 		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -71,7 +71,7 @@ func (db *DB) Listen(ctx context.Context, deliver func([]byte), resync func()) e
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("listen: %w", mapError(err))
+		return fmt.Errorf("listen: %w", err)
 	}
 	resync()
 	for {
@@ -91,10 +91,10 @@ func (db *DB) Listen(ctx context.Context, deliver func([]byte), resync func()) e
 			err := conn.Ping(check)
 			cancel()
 			if err != nil && ctx.Err() == nil {
-				return fmt.Errorf("listen: the connection stopped answering: %w", mapError(err))
+				return fmt.Errorf("listen: the connection stopped answering: %w", err)
 			}
 		default:
-			return fmt.Errorf("listen: %w", mapError(err))
+			return fmt.Errorf("listen: %w", err)
 		}
 	}
 }

@@ -1,0 +1,288 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"parley/moderation"
+	"parley/server"
+	"parley/storage/bolt"
+	"parley/storage/pgtest"
+	"parley/storage/postgres"
+)
+
+// Two instances in this process share one database, each with its own
+// read cache, site index and live queue, and hear of each other's changes
+// through PostgreSQL's NOTIFY, as two processes on one PostgreSQL database
+// do. (multi_test.go runs two real processes on PostgreSQL alone.)
+
+// peerStore is one instance's view of the shared data: the bbolt database
+// every instance uses, with this instance's own PostgreSQL connection for
+// what instances tell each other.
+type peerStore struct {
+	*bolt.DB
+	peers *postgres.DB
+}
+
+func (s peerStore) Announce(ctx context.Context, msg []byte) error {
+	return s.peers.Announce(ctx, msg)
+}
+
+func (s peerStore) Listen(ctx context.Context, deliver func([]byte), resync func()) error {
+	return s.peers.Listen(ctx, deliver, resync)
+}
+
+func (s peerStore) Lease(ctx context.Context, name string, period time.Duration) (bool, error) {
+	return s.peers.Lease(ctx, name, period)
+}
+
+// peer is one running instance.
+type peer struct {
+	URL     string
+	svc     *moderation.Service
+	data    *bolt.DB      // the data every instance shares
+	resyncs chan struct{} // a token per resync
+}
+
+// startPeers starts two instances on one fresh database and waits until
+// both listen. It returns an owner's API token, good on both.
+func startPeers(t *testing.T) (a, b *peer, dsn, token string) {
+	t.Helper()
+	ctx := context.Background()
+	dsn = pgtest.DSN(t)
+	data, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = data.Close() })
+	start := func() *peer {
+		pg, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := moderation.NewService(ctx, peerStore{data, pg}, moderation.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewUnstartedServer(nil)
+		srv, err := server.New(server.Config{PublicURL: "http://" + ts.Listener.Addr().String()}, svc,
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Config.Handler = srv
+		ts.Start()
+		p := &peer{URL: ts.URL, svc: svc, data: data, resyncs: make(chan struct{}, 16)}
+		svc.SubscribeResync(func() { p.resyncs <- struct{}{} })
+		followCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			svc.FollowPeers(followCtx, func(err error) { t.Logf("%s: %v", ts.URL, err) })
+		}()
+		t.Cleanup(func() {
+			ts.Close()
+			stop()
+			<-done
+			_ = pg.Close()
+		})
+		p.resynced(t)
+		return p
+	}
+	a, b = start(), start()
+	token, _, err = a.svc.CreateToken(ctx, "ops", moderation.RoleOwner, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, dsn, token
+}
+
+func (p *peer) resynced(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.resyncs:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s did not start listening within 15s", p.URL)
+	}
+}
+
+// submitTo posts a comment and returns its id.
+func submitTo(t *testing.T, base, post, body string) string {
+	t.Helper()
+	res, err := callParley(context.Background(), http.MethodPost, base+"/api/comments", "",
+		map[string]any{"post": post, "author": "Ada", "email": "ada@example.com", "body": body})
+	id, _ := res.body["id"].(string)
+	if err != nil || res.status != http.StatusAccepted || id == "" {
+		t.Fatalf("submit to %s: %d %v %v", base, res.status, res.body, err)
+	}
+	return id
+}
+
+// moderateAt applies action to comment id through base.
+func moderateAt(t *testing.T, base, token, id, action string) {
+	t.Helper()
+	res, err := callParley(context.Background(), http.MethodPost, base+"/api/admin/comments/"+id+"/"+action, token, nil)
+	if err != nil || res.status != http.StatusOK {
+		t.Fatalf("%s %s at %s: %d %v %v", action, id, base, res.status, res.body, err)
+	}
+}
+
+// threadCount is how many approved comments base shows readers of post.
+func threadCount(t *testing.T, base, post string) int {
+	t.Helper()
+	res, err := callParley(context.Background(), http.MethodGet, base+"/api/comments?"+url.Values{"post": {post}}.Encode(), "", nil)
+	n, ok := res.body["count"].(float64)
+	if err != nil || res.status != http.StatusOK || !ok {
+		t.Fatalf("read %s at %s: %d %v %v", post, base, res.status, res.body, err)
+	}
+	return int(n)
+}
+
+// waitCount polls base until readers of post see want comments, and returns
+// how long that took; it fails after limit.
+func waitCount(t *testing.T, base, post string, want int, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got := threadCount(t, base, post)
+		if got == want {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%s shows %d comments on %s after %v, want %d", base, got, post, limit, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A comment submitted through A and approved through B is seen by readers
+// of A within 1 s, though A had the thread in its read cache; a comment
+// approved through A reaches B's readers alike.
+func TestPeersSeeEachOthersChanges(t *testing.T) {
+	a, b, _, token := startPeers(t)
+	const post = "/2026/12/peers"
+	for range 2 { // the second read is served from each cache
+		if threadCount(t, a.URL, post)+threadCount(t, b.URL, post) != 0 {
+			t.Fatal("a new post has comments")
+		}
+	}
+	id := submitTo(t, a.URL, post, "Through A, approved through B.")
+	moderateAt(t, b.URL, token, id, "approve")
+	took := waitCount(t, a.URL, post, 1, time.Second)
+	t.Logf("approved through B, seen through A after %v", took)
+
+	id = submitTo(t, b.URL, post, "Through B, approved through A.")
+	moderateAt(t, a.URL, token, id, "approve")
+	took = waitCount(t, b.URL, post, 2, time.Second)
+	t.Logf("approved through A, seen through B after %v", took)
+
+	moderateAt(t, b.URL, token, id, "reject")
+	waitCount(t, a.URL, post, 1, time.Second)
+}
+
+// The admin page's live queue on one instance shows what arrives through
+// the other.
+func TestPeersLiveQueue(t *testing.T) {
+	a, b, _, token := startPeers(t)
+	req, err := http.NewRequest(http.MethodGet, b.URL+"/api/admin/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("events: %d", resp.StatusCode)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	id := submitTo(t, a.URL, "/2026/12/queue", "Arrives through A.")
+	deadline := time.After(time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			if strings.HasPrefix(line, "data: ") && strings.Contains(line, id) && strings.Contains(line, `"pending"`) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("B's live queue did not hear of %s within 1s", id)
+		}
+	}
+}
+
+// An instance whose listener lost its session may have missed changes: when
+// it listens again it drops its read cache, so a change it never heard of
+// shows.
+func TestPeersResyncAfterLosingTheListener(t *testing.T) {
+	a, b, dsn, token := startPeers(t)
+	const post = "/2026/12/resync"
+	id := submitTo(t, a.URL, post, "Approved while B was not listening.")
+	if threadCount(t, b.URL, post) != 0 {
+		t.Fatal("a pending comment is public")
+	}
+	// Approve behind the listeners' backs: this instance alone hears it,
+	// as when B's listener is away.
+	hidden := peerStoreLess(t, a)
+	moderateAt(t, hidden, token, id, "approve")
+	time.Sleep(200 * time.Millisecond)
+	if n := threadCount(t, b.URL, post); n != 0 {
+		t.Fatalf("B shows %d comments before it resynced; the test proves nothing", n)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'parley listener'`); err != nil {
+		t.Fatal(err)
+	}
+	a.resynced(t)
+	b.resynced(t)
+	if n := threadCount(t, b.URL, post); n != 1 {
+		t.Fatalf("B shows %d comments after it resynced, want 1", n)
+	}
+}
+
+// peerStoreLess starts a third server on p's data that announces nothing
+// (bbolt alone: one process, as far as it knows) and returns its URL.
+func peerStoreLess(t *testing.T, p *peer) string {
+	t.Helper()
+	svc, err := moderation.NewService(context.Background(), p.data, moderation.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := server.New(server.Config{PublicURL: "http://" + ts.Listener.Addr().String(), CacheSize: -1}, svc,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts.URL
+}

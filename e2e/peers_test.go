@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -71,12 +72,20 @@ func startPeers(t *testing.T) (a, b *peer, dsn, token string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := moderation.NewService(ctx, peerStore{data, pg}, moderation.Options{})
+		store := peerStore{data, pg}
+		opts := moderation.DefaultSpamOptions()
+		opts.MinFill = 0
+		spam, err := moderation.NewSpamFilter(ctx, store, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		svc, err := moderation.NewService(ctx, store, moderation.Options{Checks: spam.Checks()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spam.ShareWith(svc)
 		ts := httptest.NewUnstartedServer(nil)
-		srv, err := server.New(server.Config{PublicURL: "http://" + ts.Listener.Addr().String()}, svc,
+		srv, err := server.New(server.Config{PublicURL: "http://" + ts.Listener.Addr().String(), Spam: spam}, svc,
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
@@ -117,14 +126,12 @@ func (p *peer) resynced(t *testing.T) {
 	}
 }
 
-// submitTo posts a comment and returns its id.
+// submitTo posts a comment as the widget does and returns its id.
 func submitTo(t *testing.T, base, post, body string) string {
 	t.Helper()
-	res, err := callParley(context.Background(), http.MethodPost, base+"/api/comments", "",
-		map[string]any{"post": post, "author": "Ada", "email": "ada@example.com", "body": body})
-	id, _ := res.body["id"].(string)
-	if err != nil || res.status != http.StatusAccepted || id == "" {
-		t.Fatalf("submit to %s: %d %v %v", base, res.status, res.body, err)
+	id, err := submitPending(context.Background(), base, post, body)
+	if err != nil {
+		t.Fatalf("submit to %s: %v", base, err)
 	}
 	return id
 }
@@ -230,6 +237,64 @@ func TestPeersLiveQueue(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("B's live queue did not hear of %s within 1s", id)
 		}
+	}
+}
+
+// Site settings and blocklists edited through one instance hold on the
+// other at once, though it had both in memory.
+func TestPeersFollowSiteAndBlocklistEdits(t *testing.T) {
+	a, b, _, token := startPeers(t)
+	ctx := context.Background()
+	const post = "/2026/12/settings"
+	theme := func() string {
+		res, err := callParley(ctx, http.MethodGet, b.URL+"/api/comments?"+url.Values{"post": {post}}.Encode(), "", nil)
+		w, _ := res.body["widget"].(map[string]any)
+		if err != nil || w == nil {
+			t.Fatalf("thread: %d %v %v", res.status, res.body, err)
+		}
+		th, _ := w["theme"].(string)
+		return th
+	}
+	before := theme()
+	if before == "dark" {
+		t.Fatal("the theme is dark already; the test proves nothing")
+	}
+	res, err := callParley(ctx, http.MethodPatch, a.URL+"/api/admin/sites/default", token,
+		map[string]any{"settings": map[string]any{"theme": "dark"}})
+	if err != nil || res.status != http.StatusOK {
+		t.Fatalf("edit the site: %d %v %v", res.status, res.body, err)
+	}
+	for start := time.Now(); theme() != "dark"; time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > time.Second {
+			t.Fatalf("B's readers still get theme %q a second after A made it dark", theme())
+		}
+	}
+
+	status := func(id string) string {
+		res, err := callParley(ctx, http.MethodGet, a.URL+"/api/admin/comments/"+id, token, nil)
+		st, _ := res.body["status"].(string)
+		if err != nil || res.status != http.StatusOK {
+			t.Fatalf("comment %s: %d %v %v", id, res.status, res.body, err)
+		}
+		return st
+	}
+	// B loads its (empty) blocklist with this submission and keeps it.
+	if st := status(submitTo(t, b.URL, post, "Nothing about a casino here.")); st != "pending" {
+		t.Fatalf("before the blocklist: %s", st)
+	}
+	res, err = callParley(ctx, http.MethodPut, a.URL+"/api/admin/blocklist", token,
+		map[string]any{"words": []string{"casino"}, "emails": []string{}, "networks": []string{}})
+	if err != nil || res.status != http.StatusOK {
+		t.Fatalf("set the blocklist: %d %v %v", res.status, res.body, err)
+	}
+	for i, start := 0, time.Now(); ; i++ {
+		if status(submitTo(t, b.URL, post, fmt.Sprintf("Casino offer number %d.", i))) == "spam" {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatal("B still takes blocked words a second after A blocked them")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -298,6 +298,34 @@ func TestPeersFollowSiteAndBlocklistEdits(t *testing.T) {
 	}
 }
 
+// Each instance keeps each site's spam classifier in memory; decisions
+// taken through another reach it, reloaded from the database.
+func TestPeersClassifierLearnsFromOthers(t *testing.T) {
+	a, b, _, token := startPeers(t)
+	ctx := context.Background()
+	ham := func(p *peer) int {
+		st, err := p.svc.ClassifierStats(ctx, moderation.DefaultSite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Ham
+	}
+	if ham(a)+ham(b) != 0 {
+		t.Fatal("a new site's classifier has learned something")
+	}
+	for i := range 3 {
+		moderateAt(t, a.URL, token, submitTo(t, a.URL, "/2026/12/learn", fmt.Sprintf("A fine comment, number %d.", i)), "approve")
+	}
+	if ham(a) != 3 {
+		t.Fatalf("A learned %d, want 3", ham(a))
+	}
+	for start := time.Now(); ham(b) != 3; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("B's classifier learned %d of A's 3 decisions within 3 s", ham(b))
+		}
+	}
+}
+
 // An instance whose listener lost its session may have missed changes: when
 // it listens again it drops its read cache, so a change it never heard of
 // shows.

@@ -49,8 +49,8 @@ const (
 
 // Timing of FollowPeers.
 const (
-	// listenRetry is the first wait before listening again after the
-	// database was lost; it doubles up to listenRetryMax.
+	// listenRetry is the first wait before listening or announcing again
+	// after the database was lost; it doubles up to listenRetryMax.
 	listenRetry    = 250 * time.Millisecond
 	listenRetryMax = 15 * time.Second
 	// modelReloadGap is the least time between two reloads of a site's
@@ -143,6 +143,7 @@ func (s *Service) tell(ctx context.Context, notes ...note) {
 // announce sends what tell queued, gathering what piles up meanwhile into
 // as few announcements as fit, until ctx ends; then it sends what is left.
 func (s *Service) announce(ctx context.Context, p *peers, report func(error)) {
+	wait := listenRetry
 	for {
 		var notes []note
 		done := false
@@ -175,20 +176,28 @@ func (s *Service) announce(ctx context.Context, p *peers, report func(error)) {
 			send, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 			defer cancel()
 		}
+		var err error
 		for _, msg := range pack(notes) {
-			if err := s.store.Announce(send, msg); err != nil {
-				if !done {
-					report(fmt.Errorf("telling other instances of changes: %w", err))
-					select { // the next round tells them to resync
-					case p.lost <- struct{}{}:
-					default:
-					}
-				}
+			if err = s.store.Announce(send, msg); err != nil {
 				break
 			}
 		}
-		if done {
+		switch {
+		case done:
 			return
+		case err != nil:
+			report(fmt.Errorf("telling other instances of changes: %w; trying again in %s", err, wait))
+			select { // the next round tells them to resync
+			case p.lost <- struct{}{}:
+			default:
+			}
+			select { // the database is likely away: give it time
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, listenRetryMax)
+		default:
+			wait = listenRetry
 		}
 	}
 }

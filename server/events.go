@@ -16,10 +16,9 @@ import (
 
 // Change is one committed change as the admin page's event stream tells it:
 // which comments, now in which status. It carries no content (no author, no
-// body): the page fetches what it shows through the queue endpoints. It is
-// plain JSON so that a bridge between instances (PostgreSQL LISTEN/NOTIFY,
-// whose payloads are text of at most 8000 bytes) can carry it unchanged and
-// hand it to each instance's hub with Publish.
+// body): the page fetches what it shows through the queue endpoints. Other
+// instances' changes arrive the same way, as remote service events (see
+// eventHub).
 type Change struct {
 	Kind     moderation.EventKind `json:"kind"`
 	Site     string               `json:"site"` // streams carry a change only to moderators of its site

@@ -66,6 +66,12 @@ func startRoundRobin(t *testing.T, urls ...string) string {
 	proxy := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.Out.URL.Scheme, r.Out.URL.Host = "http", "backend" },
 		Transport: rr,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() == nil { // else the client gave up: nothing to say
+				t.Logf("balancer: %s %s: %v", r.Method, r.URL.Path, err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
 	}
 	ts := httptest.NewServer(proxy) // 127.0.0.1
 	t.Cleanup(ts.Close)
@@ -153,8 +159,8 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 	bin := buildParley(t)
 	token := parleyToken(t, bin, dsn)
 	hooks, hookURL := startHookCounter(t)
-	a := startParley(t, bin, dsn, "--webhook-urls", hookURL)
-	b := startParley(t, bin, dsn, "--webhook-urls", hookURL)
+	a := startParley(t, bin, dsn, "--webhook-urls", hookURL, "--webhook-secret", "e2e-hook-secret")
+	b := startParley(t, bin, dsn, "--webhook-urls", hookURL, "--webhook-secret", "e2e-hook-secret")
 	lb := startRoundRobin(t, a.URL, b.URL)
 	ctx := context.Background()
 	// A webhook is owed for each comment awaiting moderation, unless a

@@ -31,7 +31,7 @@ type config struct {
 // newFlagSet defines the flags every command shares; commands add their own.
 func newFlagSet(name string, cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.StringVar(&cfg.data, "data", "./parley.db", "the bbolt database file")
+	fs.StringVar(&cfg.data, "data", "./parley.db", "the database: a bbolt file, or a postgres:// URL for several processes")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	return fs
 }

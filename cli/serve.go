@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go housekeep(ctx, svc, cfg.spam.retention, housekeepingEvery, log)
-	log.Info("parley is listening", "addr", ln.Addr().String(), "url", cfg.publicURL, "data", cfg.data,
+	log.Info("parley is listening", "addr", ln.Addr().String(), "url", cfg.publicURL, "data", storage.Redacted(cfg.data),
 		"admin", cfg.publicURL+"/admin")
 	err = srv.Serve(ctx, ln)
 	log.Info("parley stopped")

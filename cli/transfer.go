@@ -17,6 +17,7 @@ import (
 
 	"parley/migrate"
 	"parley/moderation"
+	"parley/storage"
 )
 
 // exportCommand: parley export [--format F] [--status S] [--post KEY]
@@ -174,7 +175,7 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := writeFileAtomically(target, backup); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "backed up %s to %s (%d bytes)\n", cfg.data, target, n)
+	fmt.Fprintf(stderr, "backed up %s to %s (%d bytes)\n", storage.Redacted(cfg.data), target, n)
 	return nil
 }
 

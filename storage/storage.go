@@ -5,6 +5,8 @@ package storage
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"parley/moderation"
 	"parley/storage/bolt"
@@ -13,4 +15,22 @@ import (
 // Open opens the database data names: a file path (created if missing).
 func Open(ctx context.Context, data string) (moderation.Store, error) {
 	return bolt.Open(data)
+}
+
+// IsURL reports whether data names a PostgreSQL database rather than a file.
+func IsURL(data string) bool {
+	return strings.HasPrefix(data, "postgres://") || strings.HasPrefix(data, "postgresql://")
+}
+
+// Redacted is data as logs and messages may show it: a URL loses its
+// password, a file path stays as it is.
+func Redacted(data string) string {
+	if !IsURL(data) {
+		return data
+	}
+	u, err := url.Parse(data)
+	if err != nil {
+		return "postgres://(unreadable URL)"
+	}
+	return u.Redacted()
 }

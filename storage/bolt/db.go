@@ -67,6 +67,9 @@ import (
 //	            until the notify worker plans its deliveries
 //	outbox      uint64 sequence → JSON moderation.Delivery: notifications
 //	            owed, until sent or given up
+//	held        delivery sequence → uint64 Unix nanoseconds: deliveries a
+//	            notify worker is sending, hidden from DueDeliveries until
+//	            then (made on first use)
 //	commenters  lower-cased email → JSON moderation.Commenter (approved count,
 //	            verified, unsubscribed)
 //	links       nonce → uint64 Unix expiry, for each used single-use link

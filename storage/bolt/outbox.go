@@ -21,7 +21,19 @@ var (
 	bucketOutbox     = []byte("outbox")
 	bucketCommenters = []byte("commenters")
 	bucketLinks      = []byte("links")
+	// bucketHeld: delivery sequence → uint64 Unix nanoseconds until which
+	// a DueDeliveries caller holds it. Created when first needed (an older
+	// file has none, which means nothing is held); holds are kept in the
+	// file, like everything the outbox promises, so that they mean the
+	// same whichever process reads them.
+	bucketHeld = []byte("held")
 )
+
+// holdDeliveries is how long DueDeliveries keeps what it returned from
+// other callers when neither FinishDeliveries nor SaveDelivery comes (the
+// caller crashed mid-send): long enough for any send to time out, short
+// enough that a crash delays mail by minutes, not hours.
+const holdDeliveries = 5 * time.Minute
 
 // migrateOutbox creates the notification buckets and counts the approved
 // comments of each address already stored.
@@ -86,10 +98,15 @@ func (db *DB) Changes(_ context.Context, limit int) ([]moderation.Transition, er
 }
 
 // PlanChange replaces the transition seq by the deliveries it calls for, in
-// one transaction: a crash leaves either the change or its deliveries.
+// one transaction: a crash leaves either the change or its deliveries. A
+// transition that is gone was planned already: nothing is queued twice.
 func (db *DB) PlanChange(_ context.Context, seq uint64, ds []*moderation.Delivery) error {
 	return db.update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bucketChanges).Delete(u64(seq)); err != nil {
+		changes := tx.Bucket(bucketChanges)
+		if changes.Get(u64(seq)) == nil {
+			return nil
+		}
+		if err := changes.Delete(u64(seq)); err != nil {
 			return err
 		}
 		return enqueue(tx, ds)
@@ -146,21 +163,64 @@ func eachDelivery(outbox *bbolt.Bucket, fn func(d *moderation.Delivery) error) e
 }
 
 // DueDeliveries returns the deliveries to try now, oldest first: those due
-// by now, with every other member of a due one's group.
+// by now, with every other member of a due one's group. It holds them for
+// holdDeliveries (by now's clock) or until finished or saved; held ones go
+// to no other caller. Only when something is due does it write.
 func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Delivery, error) {
+	var out []*moderation.Delivery
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = dueDeliveries(tx, now)
+		return err
+	})
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	err = db.update(func(tx *bbolt.Tx) error {
+		var err error
+		if out, err = dueDeliveries(tx, now); err != nil || len(out) == 0 {
+			return err
+		}
+		held, err := tx.CreateBucketIfNotExists(bucketHeld)
+		if err != nil {
+			return err
+		}
+		until := u64(uint64(now.Add(holdDeliveries).UnixNano()))
+		for _, d := range out {
+			if err := held.Put(u64(d.Seq), until); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// dueDeliveries is what DueDeliveries returns at now, leaving out what
+// another caller holds.
+func dueDeliveries(tx *bbolt.Tx, now time.Time) ([]*moderation.Delivery, error) {
+	held := tx.Bucket(bucketHeld)
+	isHeld := func(seq uint64) bool {
+		if held == nil {
+			return false
+		}
+		v := held.Get(u64(seq))
+		return len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
+	}
 	var all []*moderation.Delivery
 	dueGroups := map[string]bool{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		return eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
-			if d.Failed() {
-				return nil
-			}
-			if !d.Due.After(now) && d.Group != "" {
-				dueGroups[d.Group] = true
-			}
-			all = append(all, d)
+	err := eachDelivery(tx.Bucket(bucketOutbox), func(d *moderation.Delivery) error {
+		if d.Failed() || isHeld(d.Seq) {
 			return nil
-		})
+		}
+		if !d.Due.After(now) && d.Group != "" {
+			dueGroups[d.Group] = true
+		}
+		all = append(all, d)
+		return nil
 	})
 	out := all[:0]
 	for _, d := range all {
@@ -169,6 +229,20 @@ func (db *DB) DueDeliveries(_ context.Context, now time.Time) ([]*moderation.Del
 		}
 	}
 	return out, err
+}
+
+// release ends the holds on seqs.
+func release(tx *bbolt.Tx, seqs ...uint64) error {
+	held := tx.Bucket(bucketHeld)
+	if held == nil {
+		return nil
+	}
+	for _, seq := range seqs {
+		if err := held.Delete(u64(seq)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FinishDeliveries removes sent (or pointless) deliveries.
@@ -180,7 +254,7 @@ func (db *DB) FinishDeliveries(_ context.Context, seqs ...uint64) error {
 				return err
 			}
 		}
-		return nil
+		return release(tx, seqs...)
 	})
 }
 
@@ -190,6 +264,9 @@ func (db *DB) SaveDelivery(_ context.Context, d *moderation.Delivery) error {
 		outbox := tx.Bucket(bucketOutbox)
 		if outbox.Get(u64(d.Seq)) == nil {
 			return fmt.Errorf("delivery %d: %w", d.Seq, moderation.ErrNotFound)
+		}
+		if err := release(tx, d.Seq); err != nil {
+			return err
 		}
 		return save(outbox, u64(d.Seq), d)
 	})
@@ -232,6 +309,9 @@ func (db *DB) PruneOutbox(_ context.Context, failedBefore, now time.Time) error 
 		}
 		for _, k := range old {
 			if err := tx.Bucket(bucketOutbox).Delete(k); err != nil {
+				return err
+			}
+			if err := release(tx, binary.BigEndian.Uint64(k)); err != nil {
 				return err
 			}
 		}

@@ -24,7 +24,7 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
+	"parley/moderation"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -72,27 +72,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	return mapError(db.pool.Ping(ctx))
 }
 
-// Stats describes the connection pool, for metrics.
-type Stats struct {
-	MaxConns        int32         // the pool's limit
-	TotalConns      int32         // open connections, idle or in use
-	IdleConns       int32         // open and waiting for work
-	AcquiredConns   int32         // in use now
-	AcquireCount    int64         // connections handed out since Open
-	AcquireDuration time.Duration // total time spent waiting for them
-	EmptyAcquires   int64         // acquires that had to wait or connect: a pool too small shows here
-}
-
-// Stats returns the pool's figures now.
-func (db *DB) Stats() Stats {
+// Stats returns the connection pool's figures, for metrics.
+func (db *DB) Stats() moderation.StoreStats {
 	s := db.pool.Stat()
-	return Stats{
-		MaxConns:        s.MaxConns(),
-		TotalConns:      s.TotalConns(),
-		IdleConns:       s.IdleConns(),
-		AcquiredConns:   s.AcquiredConns(),
-		AcquireCount:    s.AcquireCount(),
-		AcquireDuration: s.AcquireDuration(),
-		EmptyAcquires:   s.EmptyAcquireCount(),
+	return moderation.StoreStats{
+		{Name: "pool_max_connections", Help: "The PostgreSQL connection pool's limit.", Value: float64(s.MaxConns())},
+		{Name: "pool_connections", Help: "Open connections to PostgreSQL, idle or in use.", Value: float64(s.TotalConns())},
+		{Name: "pool_idle_connections", Help: "Open connections waiting for work.", Value: float64(s.IdleConns())},
+		{Name: "pool_acquired_connections", Help: "Connections in use now.", Value: float64(s.AcquiredConns())},
+		{Name: "pool_acquires_total", Help: "Connections handed out of the pool.", Counter: true, Value: float64(s.AcquireCount())},
+		{Name: "pool_acquire_seconds_total", Help: "Time spent waiting for a connection.", Counter: true, Value: s.AcquireDuration().Seconds()},
+		{Name: "pool_empty_acquires_total", Help: "Acquires that had to wait or connect: a pool too small shows here.", Counter: true, Value: float64(s.EmptyAcquireCount())},
 	}
 }

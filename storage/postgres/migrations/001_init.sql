@@ -28,6 +28,15 @@ CREATE TABLE site_origins (
 );
 CREATE INDEX site_origins_site ON site_origins (site);
 
+-- Every database has the default site (moderation.DefaultSite), as a new
+-- bbolt file does: named "Default", with no origins and no settings of its
+-- own. The document is moderation.Site as encoding/json writes it.
+INSERT INTO sites (id, created, doc)
+SELECT 'default', t, jsonb_build_object('id', 'default', 'name', 'Default', 'origins', '[]'::jsonb,
+        'settings', '{}'::jsonb, 'created', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+FROM now() AS t
+ON CONFLICT (id) DO NOTHING;
+
 -- ==========================================================================
 -- Comments (moderation.Comment; bbolt: comments, status, thread, replies,
 -- model/trained, imported)

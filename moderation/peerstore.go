@@ -24,7 +24,8 @@ type PeerStore interface {
 	// before then is lost, so what was built from the database must be
 	// dropped. It returns nil when ctx ends, or an error when it cannot
 	// start or loses the database, after which the caller listens again
-	// (and so resyncs). With one process it only waits for ctx.
+	// (and so resyncs). With one process it calls neither deliver nor
+	// resync, and only waits for ctx.
 	Listen(ctx context.Context, deliver func(msg []byte), resync func()) error
 
 	// Lease reports whether this process holds the lease called name for

@@ -75,6 +75,7 @@ var areas = []struct {
 	{"blocklist", testBlocklist},
 	{"transfer", testTransfer},
 	{"outbox", testOutbox},
+	{"peers", testPeers},
 }
 
 // Run holds the store that open gives to the whole contract, one subtest

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"parley/moderation"
+	"parley/storage/pgtest"
 )
 
 // listener runs db.Listen until the test ends, collecting what it hears.
@@ -218,4 +219,39 @@ func TestLeaseIsHeldByOneInstance(t *testing.T) {
 			t.Fatalf("round %d: %d instances hold the lease, want 1", round, len(holders))
 		}
 	}
+}
+
+// BenchmarkAnnounceToDelivery is the time from one instance's Announce to
+// another's deliver: the floor of how soon other instances' readers see a
+// change.
+func BenchmarkAnnounceToDelivery(b *testing.B) {
+	dsn := pgtest.DSN(b)
+	a, err := Open(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	other, err := Open(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	got, ready, done := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = other.Listen(ctx, func([]byte) { got <- struct{}{} }, func() { close(ready) })
+	}()
+	<-ready
+	msg := []byte(`[{"k":"moderated","s":"default","p":"/2026/12/post","i":"06H4YQHA7GJEK3P2HZHD3ZZ7WW","st":"approved"}]`)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := a.Announce(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+	b.StopTimer()
+	cancel()
+	<-done
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parley/storage/testdb"
 )
 
 // TestSpamEvaluate replays the labelled fixture (30 genuine, 30 spam, in time
@@ -43,7 +45,7 @@ func TestSpamEvaluate(t *testing.T) {
 // TestSpamRetrain imports the fixture, whose decisions the classifier learns
 // as they arrive, and rebuilds the model with parley spam retrain.
 func TestSpamRetrain(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	if code, _, errOut := runSpamCLI(t, "import", "--data", data, "--format", "ndjson", filepath.Join("testdata", "spam-history.ndjson")); code != 0 {
 		t.Fatalf("import: %d %s", code, errOut)
 	}

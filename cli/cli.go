@@ -21,6 +21,7 @@ Usage:
   parley export [--format F] [--site ID]  write comments: ndjson, json, csv or wxr
   parley import --format F [--site ID] FILE   load ndjson, json, wxr (WordPress) or disqus
   parley backup FILE                      write a consistent copy of the database
+  parley copy --from SRC --to DST         copy a whole database between bbolt files and PostgreSQL
   parley token create --name NAME [--role owner|admin|moderator] [--site ID]   print a new API token once
   parley moderator add NAME               add a moderator; password from standard input
   parley moderator notify NAME            set how a moderator hears of new comments
@@ -62,6 +63,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = privacyCommand(ctx, cmd, args, stdout, stderr)
 	case "healthcheck":
 		err = healthcheckCommand(ctx, args, stderr)
+	case "copy":
+		err = copyCommand(ctx, args, stdout, stderr)
 	case "export", "import", "backup":
 		err = transferCommand(ctx, cmd, args, stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -13,6 +13,7 @@ import (
 
 	"parley/moderation"
 	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // cli runs a parley command as a user would, returning exit code and output.
@@ -24,7 +25,7 @@ func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
 }
 
 func TestTokenCreate(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	code, out, errOut := cli(t, "", "token", "create", "--name", "backup-script", "--data", data)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -46,7 +47,7 @@ func TestTokenCreate(t *testing.T) {
 }
 
 func TestModeratorAdd(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	t.Setenv("PARLEY_DATA", data) // the environment twin of --data
 	code, out, errOut := cli(t, "correct horse battery\n", "moderator", "add", "grace", "--role", "owner")
 	if code != 0 || !strings.Contains(out, `added owner "grace"`) {
@@ -101,14 +102,11 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// openData opens a database file the way the commands do; the caller closes
-// it before running another command on the same file.
-func openData(t *testing.T, data string) (*bolt.DB, *moderation.Service) {
+// openData opens a database the way the commands do; the caller closes it
+// before running another command on the same bbolt file.
+func openData(t *testing.T, data string) (moderation.Store, *moderation.Service) {
 	t.Helper()
-	db, err := bolt.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.OpenData(t, data)
 	svc, err := moderation.NewService(context.Background(), db, moderation.Options{})
 	if err != nil {
 		_ = db.Close()
@@ -169,7 +167,7 @@ func serveUntil(t *testing.T, data string, fn func(base string), flags ...string
 
 func TestServeFirstStart(t *testing.T) {
 	t.Setenv("PARLEY_ADMIN_PASSWORD", "")
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	log := serveUntil(t, data, func(base string) {
 		for _, path := range []string{"/", "/embed.js", "/api/comments?post=/x"} {
 			resp, err := http.Get(base + path)

@@ -3,12 +3,13 @@ package cli
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"parley/storage/testdb"
 )
 
 // TestAccessLog serves many concurrent requests and reads serve's log after
@@ -40,7 +41,7 @@ func TestAccessLog(t *testing.T) {
 		flags []string
 		want  int
 	}{{nil, clients * each}, {[]string{"--access-log", "off"}, 0}} {
-		log := serveUntil(t, filepath.Join(t.TempDir(), "parley.db"), hammer, tc.flags...)
+		log := serveUntil(t, testdb.Data(t), hammer, tc.flags...)
 		if got := len(line.FindAllString(log, -1)); got != tc.want || strings.Count(log, "msg=request ") != tc.want {
 			t.Errorf("%v: %d whole request lines (%d in all), want %d", tc.flags, got, strings.Count(log, "msg=request "), tc.want)
 		}

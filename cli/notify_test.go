@@ -10,15 +10,12 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 func moderatorPrefs(t *testing.T, path, name string) moderation.NotifyPrefs {
 	t.Helper()
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.OpenData(t, path)
 	defer db.Close()
 	m, err := db.Moderator(context.Background(), name)
 	if err != nil {
@@ -28,7 +25,7 @@ func moderatorPrefs(t *testing.T, path, name string) moderation.NotifyPrefs {
 }
 
 func TestModeratorNotificationFlags(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "parley.db")
+	path := testdb.Data(t)
 	code, out, errs := cli(t, "a long password\n", "moderator", "add", "carol", "--data", path,
 		"--email", "carol@example.com", "--email-mode", "digest")
 	if code != 0 || !strings.Contains(out, `added moderator "carol"`) {

@@ -5,13 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parley/storage/testdb"
 )
 
 // TestSiteCommands: add, list, edit and remove sites; import, export,
 // blocklist and forget on one site; a site that holds comments is kept
 // unless --delete-comments.
 func TestSiteCommands(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	run := func(want int, args ...string) string {
 		t.Helper()
 		code, out, errOut := cli(t, "", append(args, "--data", data)...)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"parley/moderation"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // runSpamCLI runs parley with args and returns its exit code and output.
@@ -25,7 +24,7 @@ func runSpamCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestBlocklistCommand(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	steps := []struct {
 		args   []string
 		code   int
@@ -56,10 +55,7 @@ func TestBlocklistCommand(t *testing.T) {
 			t.Fatalf("parley %s failed without saying why", strings.Join(s.args, " "))
 		}
 	}
-	db, err := bolt.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.OpenData(t, data)
 	defer db.Close()
 	audit, err := db.AuditLog(context.Background(), moderation.DefaultSite, 10, 0)
 	if err != nil || len(audit) != 4 || audit[0].Actor != cliActor().Name || audit[0].Action != "blocklist remove" {
@@ -71,10 +67,7 @@ func TestBlocklistCommand(t *testing.T) {
 // form token) with a clock the test controls.
 func seed(t *testing.T, data string, clock func() time.Time, emails ...string) {
 	t.Helper()
-	db, err := bolt.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.OpenData(t, data)
 	defer db.Close()
 	spam, err := moderation.NewSpamFilter(context.Background(), db, moderation.DefaultSpamOptions())
 	if err != nil {
@@ -93,7 +86,7 @@ func seed(t *testing.T, data string, clock func() time.Time, emails ...string) {
 }
 
 func TestForgetCommand(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	seed(t, data, time.Now, "ada@example.org", "bob@example.net", "Ada@Example.org")
 	if code, stdout, stderr := runSpamCLI(t, "forget", "ada@example.org", "--data", data); code != 0 || stdout != "deleted 2 comments\n" {
 		t.Fatalf("exit %d, %q, %q", code, stdout, stderr)
@@ -110,7 +103,7 @@ func TestForgetCommand(t *testing.T) {
 }
 
 func TestSecretRotateCommand(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	hash := func() string {
 		db, svc := openData(t, data)
 		defer db.Close()
@@ -137,16 +130,13 @@ func TestSecretRotateCommand(t *testing.T) {
 
 // TestHousekeep: serve's periodic purge removes spam past retention.
 func TestHousekeep(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "parley.db")
+	data := testdb.Data(t)
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
 	seed(t, data, clock, "bot@example.com")
 
-	db, err := bolt.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.OpenData(t, data)
 	defer db.Close()
 	svc, err := moderation.NewService(context.Background(), db, moderation.Options{Clock: clock})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 func transferFixture(t *testing.T, name string) string {
@@ -23,7 +24,7 @@ var exportTimes = regexp.MustCompile(`"exported":"[^"]*"|<pubDate>[^<]*</pubDate
 // import, exports every format with parley export (to standard output and
 // to a file) and compares with the golden files.
 func TestCLIExportImportRoundTrip(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "parley.db")
+	db := testdb.Data(t)
 	code, out, errOut := cli(t, "", "import", "--data", db, "--format", "ndjson", transferFixture(t, "golden/export.ndjson"))
 	if code != 0 || !strings.Contains(out, "8 created, 0 skipped (already there), 0 invalid") {
 		t.Fatalf("import: %d\n%s\n%s", code, out, errOut)
@@ -57,7 +58,7 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 // TestCLIImportsWordPressAndDisqus imports the fixtures, one from standard
 // input, and lists every invalid record with its line and reason.
 func TestCLIImportsWordPressAndDisqus(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "parley.db")
+	db := testdb.Data(t)
 	code, out, errOut := cli(t, "", "import", transferFixture(t, "wordpress.xml"), "--format", "wxr", "--data", db)
 	want := []string{
 		"10 created, 0 skipped (already there), 3 invalid",
@@ -162,14 +163,14 @@ func TestCLITransferUsage(t *testing.T) {
 // https fixture imports in full; a file with no comment exits non-zero
 // with the reason, and writes nothing.
 func TestCLIImportsWXR12HTTPSAndRefusesFilesWithoutComments(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "parley.db")
+	db := testdb.Data(t)
 	code, out, errOut := cli(t, "", "import", "--data", db, "--format", "wxr", transferFixture(t, "wordpress-6.7-https.xml"))
 	if code != 0 || !strings.Contains(out, "14 created, 0 skipped (already there), 3 invalid") ||
 		!strings.Contains(out, "record 13 (line 225), id 303: is a trackback, not a comment") {
 		t.Errorf("wxr 1.2 https: %d\n%s%s", code, out, errOut)
 	}
 	posts := `<rss xmlns:wp="https://wordpress.org/export/1.2/"><channel><item><title>Hello</title></item></channel></rss>`
-	empty := filepath.Join(t.TempDir(), "empty.db")
+	empty := testdb.Data(t)
 	code, out, errOut = cli(t, posts, "import", "--data", empty, "--format", "wxr", "-")
 	if code != 1 || !strings.Contains(errOut, "the file holds no comments: none of its 1 posts has a <wp:comment>") {
 		t.Errorf("no comments: %d\n%s%s", code, out, errOut)
@@ -184,7 +185,7 @@ func TestCLIImportsWXR12HTTPSAndRefusesFilesWithoutComments(t *testing.T) {
 // the import succeeds; the cut file keeps what came before and says how to
 // get further.
 func TestCLIImportGoesOnPastBadRecords(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "parley.db")
+	db := testdb.Data(t)
 	code, out, errOut := cli(t, "", "import", "--data", db, "--format", "disqus", transferFixture(t, "remark42/disqus2.xml"))
 	if code != 0 || !strings.Contains(out, "5 created, 0 skipped (already there), 1 invalid") ||
 		!strings.Contains(out, `record 6 (line 135), id x299986073: isSpam: "123" is not true or false`) {
@@ -195,7 +196,7 @@ func TestCLIImportGoesOnPastBadRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := string(file[:bytes.Index(file, []byte("<wp:comment_id>203"))])
-	code, out, errOut = cli(t, cut, "import", "--data", filepath.Join(t.TempDir(), "cut.db"), "--format", "wxr", "-")
+	code, out, errOut = cli(t, cut, "import", "--data", testdb.Data(t), "--format", "wxr", "-")
 	if code != 1 || !strings.Contains(out, "2 created") ||
 		!strings.Contains(errOut, "the file ends in the middle of the document, after comment 2. 2 comments before that point were imported. It was cut short (an interrupted download or upload?): import the complete file") {
 		t.Errorf("cut short: %d\n%s%s", code, out, errOut)

@@ -15,13 +15,14 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
-// app is a running Parley: the real server on 127.0.0.1 over a real bbolt file.
+// app is a running Parley: the real server on 127.0.0.1 over a real
+// database (bbolt, or PostgreSQL: see storage/testdb).
 type app struct {
 	URL   string
-	DB    *bolt.DB
+	DB    moderation.Store
 	Svc   *moderation.Service
 	Owner moderation.Actor // acts as the site owner, for setting up tests
 	HTTP  *httptest.Server // for breaking connections
@@ -31,10 +32,7 @@ type app struct {
 func startApp(t *testing.T) *app {
 	t.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t)
 	svc, err := moderation.NewService(ctx, db, moderation.Options{})
 	if err != nil {
 		t.Fatal(err)

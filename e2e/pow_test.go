@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // powPage runs, in the browser, the proof-of-work algorithm the widget uses:
@@ -62,10 +61,7 @@ type powTrial struct {
 func startPoWApp(tb testing.TB, maxNumber int) (string, *moderation.Service) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(tb.TempDir(), "parley.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := testdb.Open(tb)
 	opts := moderation.DefaultSpamOptions()
 	opts.MinFill, opts.PoWMaxNumber, opts.DuplicateWindow = 0, maxNumber, 0
 	spam, err := moderation.NewSpamFilter(ctx, db, opts)

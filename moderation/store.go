@@ -22,6 +22,7 @@ type Store interface {
 	BlocklistStore
 	TransferStore
 	OutboxStore
+	DumpStore
 	PeerStore
 
 	// Ping reports whether the database answers and holds a schema.

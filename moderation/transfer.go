@@ -37,8 +37,10 @@ type TransferStore interface {
 	// nothing of the batch is written.
 	ImportComments(ctx context.Context, site string, items []*ImportItem) error
 
-	// Backup writes a consistent copy of the whole database file to w from
-	// one read transaction, after telling started its size in bytes.
+	// Backup writes a consistent copy of the whole database to w from one
+	// read transaction, after telling started its size in bytes (-1 when it
+	// is not known before the end). bbolt writes the database file itself;
+	// PostgreSQL writes a dump file (DumpWriter) that parley copy restores.
 	Backup(ctx context.Context, w io.Writer, started func(size int64)) (int64, error)
 
 	// RecordAudit appends an entry to the audit log.

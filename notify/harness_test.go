@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,7 +27,7 @@ import (
 	"parley/moderation"
 	"parley/notify"
 	"parley/server"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // received is one email as the SMTP server got it.
@@ -182,15 +181,16 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// app is Parley as serve runs it: the real server and notifier over real
-// bbolt, on 127.0.0.1.
+// app is Parley as serve runs it: the real server and notifier over a real
+// database (bbolt, or PostgreSQL: see storage/testdb), on 127.0.0.1.
 type app struct {
 	URL     string
-	DB      *bolt.DB
+	DB      moderation.Store
 	Svc     *moderation.Service
 	Clock   *clock
 	Token   string // an owner's API token
 	Metrics string // the metrics token
+	cfg     notify.Config
 }
 
 type appOptions struct {
@@ -202,10 +202,7 @@ type appOptions struct {
 func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	t.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t)
 	clk := &clock{t: time.Now().UTC()}
 	now := clk.Now
 	if opts.realClock {
@@ -243,7 +240,18 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 		n.Stop()
 		_ = db.Close()
 	})
-	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret"}
+	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg}
+}
+
+// worker starts one more notify worker on the app's database, as another
+// parley process on the same database runs one.
+func (a *app) worker(t testing.TB) {
+	t.Helper()
+	n, err := notify.Start(context.Background(), a.cfg, a.Svc, a.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
 }
 
 // smtpTo points notifications at a mail server speaking plain SMTP.

@@ -4,9 +4,11 @@
 // anyone who asks for an email-verification link.
 //
 // It never sends from a request. Storage writes every status change of a
-// comment to a feed in the change's own transaction; a single worker turns
-// each change into deliveries in the outbox and sends them with a
-// bounded, backed-off retry. So a slow or failing SMTP server never slows a
+// comment to a feed in the change's own transaction; a worker turns each
+// change into deliveries in the outbox and sends them with a bounded,
+// backed-off retry. Each process runs one worker; the store makes sure that
+// of several on one database, one plans each change and one sends each
+// delivery. So a slow or failing SMTP server never slows a
 // submission, and a restart loses nothing. It imports moderation only.
 package notify
 
@@ -142,7 +144,8 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// Stop ends the worker and waits for the delivery in hand to finish.
+// Stop ends the worker and waits for the delivery in hand to finish; what
+// it held and had not tried yet is let go for other workers.
 func (n *Notifier) Stop() {
 	n.stop()
 	n.done.Wait()
@@ -198,32 +201,71 @@ func (n *Notifier) planChanges(ctx context.Context) {
 	}
 }
 
+// sendBudget is how long the worker keeps starting sends from one look at
+// the outbox. The store holds what DueDeliveries returned for a few minutes
+// (5 on both backends) and then gives it to whichever worker asks, which
+// would send it again: so a worker past its budget lets go of what it has
+// not tried yet, and looks again. The longest send (SMTP's 30 s timeout)
+// ends well inside the hold.
+const sendBudget = 2 * time.Minute
+
 // sendDue tries every due delivery; a group (a digest) goes out as one.
+// Several processes may run a worker on one database: the store holds what
+// it returns for this one, so each delivery is sent by one worker.
 func (n *Notifier) sendDue(ctx context.Context) {
-	ds, err := n.store.DueDeliveries(ctx, n.now())
+	start := n.now()
+	ds, err := n.store.DueDeliveries(ctx, start)
 	if err != nil {
 		n.log.Error("read the outbox", "error", err)
 		return
 	}
+	batches := batchesOf(ds)
+	for i, batch := range batches {
+		if ctx.Err() != nil || n.now().Sub(start) >= sendBudget {
+			n.release(ctx, batches[i:])
+			n.wake()
+			return
+		}
+		channel, err := n.deliver(ctx, batch)
+		n.settle(ctx, channel, batch, err)
+	}
+}
+
+// batchesOf splits due deliveries into what goes out at once: one
+// delivery, or the whole of a group where its first member stands.
+func batchesOf(ds []*moderation.Delivery) [][]*moderation.Delivery {
 	groups := map[string][]*moderation.Delivery{}
 	for _, d := range ds {
 		if d.Group != "" {
 			groups[d.Group] = append(groups[d.Group], d)
 		}
 	}
+	var out [][]*moderation.Delivery
 	for _, d := range ds {
 		batch := []*moderation.Delivery{d}
 		if d.Group != "" {
 			if batch = groups[d.Group]; batch == nil {
-				continue // went out with the group's first member
+				continue // goes out with the group's first member
 			}
 			delete(groups, d.Group)
 		}
-		if ctx.Err() != nil {
-			return
+		out = append(out, batch)
+	}
+	return out
+}
+
+// release lets go of deliveries the worker held but will not try now (it is
+// stopping, or past its budget), saving each unchanged, so that any worker
+// may take them at once instead of after the hold.
+func (n *Notifier) release(ctx context.Context, batches [][]*moderation.Delivery) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, batch := range batches {
+		for _, d := range batch {
+			if err := n.store.SaveDelivery(ctx, d); err != nil {
+				n.log.Error("let go of a delivery", "delivery", d.Seq, "error", err)
+			}
 		}
-		channel, err := n.deliver(ctx, batch)
-		n.settle(ctx, channel, batch, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"parley/moderation"
+	"parley/storage/testdb"
 )
 
 // scrape reads /metrics as Prometheus does and parses it.
@@ -100,7 +101,12 @@ func TestMetricsMoveWithActions(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.family, c.labels, got, c.want)
 		}
 	}
-	if value(t, after, "parley_db_size_bytes", nil) <= 0 || value(t, after, "parley_db_read_transactions_total", nil) <= 0 {
+	// Each backend names its own figures: bbolt its file, PostgreSQL its pool.
+	if testdb.Postgres() {
+		if value(t, after, "parley_db_pool_connections", nil) <= 0 || value(t, after, "parley_db_pool_acquires_total", nil) <= 0 {
+			t.Error("the database metrics are empty")
+		}
+	} else if value(t, after, "parley_db_size_bytes", nil) <= 0 || value(t, after, "parley_db_read_transactions_total", nil) <= 0 {
 		t.Error("the database metrics are empty")
 	}
 	for _, m := range after["parley_http_request_duration_seconds"].Metric {

@@ -14,6 +14,10 @@
 #                           same database (seeded by REF, upgraded by this one)
 #   scripts/load.sh sites   startup and memory with 1,000 sites of 100 posts
 #                           against one site of 100 posts
+#   scripts/load.sh postgres  PostgreSQL against bbolt on the same data: the
+#                           cached thread side by side, the thread with the
+#                           cache off, durable submissions; needs a
+#                           PostgreSQL server (see pg_server below)
 #
 # Every figure is the median of RUNS runs. The machine is shared, so each run
 # measures the figures it compares back to back (the thread right beside its
@@ -75,8 +79,12 @@ seeded() {
 # startup_ms (exec to first answered request) and rss_start_mb.
 start() {
   local db=$1 work=${PARLEY_WORK:-$dir/work.db}; shift
-  cp --sparse=always "$db" "$work"
-  sync "$work"
+  if [[ $db == postgres://* ]]; then
+    work=$db
+  else
+    cp --sparse=always "$db" "$work"
+    sync "$work"
+  fi
   port=$(free_port)
   local t0; t0=$(date +%s%N)
   PARLEY_ADMIN_PASSWORD=load-test-password "${PARLEY_BIN:-$dir/parley}" serve --data "$work" --addr "127.0.0.1:$port" \
@@ -428,6 +436,74 @@ sites() {
   printf "%-46s %12s %12s %7s\n" "GET /popular, cached (req/s)" "$(median one-thread rps)" "$(median many-thread rps)" "$(ratio many-thread one-thread)"
 }
 
+# pg_server: the URL of a PostgreSQL role that may create databases, with
+# the server's durable defaults (fsync and synchronous_commit on):
+# PARLEY_LOAD_POSTGRES, or, as root, the Debian cluster (apt-get install
+# postgresql), started here and given a role parley_load.
+pg_server() {
+  if [ -n "${PARLEY_LOAD_POSTGRES:-}" ]; then echo "$PARLEY_LOAD_POSTGRES"; return; fi
+  local v; v=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+  if [ -z "$v" ] || [ "$(id -u)" != 0 ]; then
+    echo "load.sh: postgres needs PARLEY_LOAD_POSTGRES, or root and PostgreSQL (apt-get install postgresql)" >&2
+    exit 1
+  fi
+  pg_ctlcluster "$v" main status >/dev/null 2>&1 || pg_ctlcluster "$v" main start
+  runuser -u postgres -- psql -q -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'parley_load') THEN
+    CREATE ROLE parley_load LOGIN CREATEDB PASSWORD 'parley-load'; END IF; END\$\$" >&2
+  echo "postgres://parley_load:parley-load@127.0.0.1:$(pg_conftool -s "$v" main show port)/postgres"
+}
+
+# PostgreSQL against bbolt on the same seeded data, copied into a fresh
+# database with parley copy for every run. The cached thread runs side by
+# side (both servers up, half the connections each): it does no database
+# work, so the two should match. The thread with the cache off measures the
+# database's read path; submissions are durable on both (bbolt fsyncs each
+# group commit, PostgreSQL commits with synchronous_commit on) and run one
+# server at a time, alternating which goes first.
+postgres_mode() {
+  local db; db=$(seeded small 8 100)
+  local server; server=$(pg_server)
+  local url=${server%/*}/parley_load thread=/api/comments?post=/popular
+  echo "postgres: $(psql "$server" -Atc 'SELECT version()' | cut -d' ' -f1-2), fsync $(psql "$server" -Atc 'SHOW fsync'), synchronous_commit $(psql "$server" -Atc 'SHOW synchronous_commit')" >&2
+  fresh_pg() {
+    psql "$server" -q -c "DROP DATABASE IF EXISTS parley_load WITH (FORCE)" -c "CREATE DATABASE parley_load" >&2
+    "$dir/parley" copy --from "$db" --to "$url" >/dev/null 2>&1
+  }
+  for run in $(seq "$RUNS"); do
+    echo "run $run/$RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    fresh_pg
+    start "$url"
+    local pport=$port; other_pid=$server_pid; server_pid=
+    start "$db"
+    local bport=$port
+    side_by_side bolt-cached "http://127.0.0.1:$bport$thread" pg-cached "http://127.0.0.1:$pport$thread" -H "$gzip_h"
+    kill "$other_pid"; wait "$other_pid" 2>/dev/null || true; other_pid=
+    stop
+    local order="bolt pg"; (( run % 2 )) || order="pg bolt"
+    for backend in $order; do
+      local data=$db; [ $backend = pg ] && { fresh_pg; data=$url; }
+      start "$data" --cache-size 0
+      measure "$backend-uncached" "$thread" -H "$gzip_h"
+      stop
+      [ $backend = pg ] && fresh_pg
+      start "$data" --duplicate-window 0
+      PARLEY_POST_BODY=$submission measure "$backend-submit" "/api/comments"
+      stop
+    done
+  done
+  psql "$server" -q -c "DROP DATABASE IF EXISTS parley_load WITH (FORCE)" >&2
+  echo
+  echo "GET $thread (200 approved comments) and submissions, $CONNS connections; load average now $(cut -d' ' -f1-3 /proc/loadavg):"
+  printf "%-34s %10s %8s %8s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" errors "CPU µs"
+  row "bbolt, cached thread (side by side)" bolt-cached
+  row "postgres, cached thread (side by side)" pg-cached
+  row "bbolt, thread, cache off" bolt-uncached
+  row "postgres, thread, cache off" pg-uncached
+  row "bbolt, submit (202 after commit)" bolt-submit
+  row "postgres, submit (202 after commit)" pg-submit
+  echo "postgres / bbolt, median of the run-by-run ratios: cached thread $(ratio pg-cached bolt-cached), cache off $(ratio pg-uncached bolt-uncached), submit $(ratio pg-submit bolt-submit)"
+}
+
 case $mode in
   paths) paths ;;
   thread) paths only-thread ;;
@@ -435,5 +511,6 @@ case $mode in
   groupcommit) groupcommit ;;
   compare) compare "${2:-}" ;;
   sites) sites ;;
-  *) echo "usage: scripts/load.sh [paths|thread|scale|groupcommit|compare [REF]|sites]" >&2; exit 2 ;;
+  postgres) postgres_mode ;;
+  *) echo "usage: scripts/load.sh [paths|thread|scale|groupcommit|compare [REF]|sites|postgres]" >&2; exit 2 ;;
 esac

@@ -14,16 +14,15 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"parley/moderation"
-	"parley/storage/bolt"
 )
 
-// adminEnv is the real server over real bbolt, with an owner "admin" and a
+// adminEnv is the real server over a real database (see storage/testdb), with an owner "admin" and a
 // moderator "mod", both with password testPassword.
 type adminEnv struct {
 	t     *testing.T
 	srv   *Server
 	svc   *moderation.Service
-	db    *bolt.DB
+	db    moderation.Store
 	clock *testClock
 	url   string
 }
@@ -51,7 +50,7 @@ func newAdminEnv(t *testing.T, publicURL string) *adminEnv {
 // addModerator stores a moderator with testPassword hashed at bcrypt's least
 // cost: sign-in checks take the cost from the hash, and the race detector
 // makes the default cost take seconds.
-func addModerator(t *testing.T, db *bolt.DB, name string, role moderation.Role) {
+func addModerator(t *testing.T, db moderation.Store, name string, role moderation.Role) {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {

@@ -8,19 +8,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"parley/moderation"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 const testOrigin = "https://blog.example.com"
 
-// env is the real server over real bbolt, with a moderator's API token.
+// env is the real server over a real database (see storage/testdb), with a
+// moderator's API token.
 type env struct {
 	t     *testing.T
 	srv   *Server
@@ -28,16 +28,9 @@ type env struct {
 	token string
 }
 
-// openDB opens a fresh database that closes with the test.
-func openDB(t *testing.T) *bolt.DB {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
+// openDB opens a fresh database, bbolt or PostgreSQL as PARLEY_TEST_STORE
+// says, that closes with the test.
+func openDB(t *testing.T) moderation.Store { return testdb.Open(t) }
 
 func newEnv(t *testing.T, edit ...func(*Config)) *env {
 	t.Helper()

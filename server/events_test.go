@@ -211,8 +211,9 @@ func TestEventStreamIsNotUse(t *testing.T) {
 	e := newAdminEnv(t, "http://127.0.0.1:8080")
 	cookie, _ := e.login("admin")
 	open := func() int {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // the stream answers, then ends at once
+		// The stream answers, then ends with its context.
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
 		req := httptest.NewRequestWithContext(ctx, http.MethodGet, e.url+eventsRoute, nil)
 		req.AddCookie(cookie)
 		rec := httptest.NewRecorder()

@@ -13,14 +13,13 @@ import (
 	"testing"
 
 	"parley/moderation"
-	"parley/storage/bolt"
 )
 
-// guarded is the real server with the anti-spam pipeline over real bbolt,
+// guarded is the real server with the anti-spam pipeline over a real database,
 // with an injected clock and an owner's and a moderator's API token.
 type guarded struct {
 	t         *testing.T
-	db        *bolt.DB
+	db        moderation.Store
 	srv       *Server
 	svc       *moderation.Service
 	spam      *moderation.SpamFilter

@@ -194,9 +194,10 @@ func kept(created int) string {
 	return fmt.Sprintf("The %d comments before that point were imported; importing the whole file again skips them.", created)
 }
 
-// handleBackup streams a consistent copy of the database file; only owners
-// may, since it holds every secret. Restore it by stopping Parley and
-// putting the file in place of the database.
+// handleBackup streams a consistent copy of the database; only owners may,
+// since it holds every secret. On bbolt it is the file: restore it by
+// stopping Parley and putting it in place of the database. On PostgreSQL it
+// is a dump file: restore it with parley copy --from FILE --to URL.
 func (s *Server) handleBackup(c echo.Context) error {
 	now := s.svc.Now()
 	s.extendDeadlines(c)
@@ -204,7 +205,9 @@ func (s *Server) handleBackup(c echo.Context) error {
 	_, err := s.svc.Backup(c.Request().Context(), actorOf(c), c.Response(), func(size int64) {
 		started = true
 		s.attachment(c, "application/octet-stream", "parley-backup", now, "db")
-		c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+		if size >= 0 { // PostgreSQL's dump file is not measured before it is written
+			c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+		}
 		c.Response().WriteHeader(http.StatusOK)
 	})
 	if err != nil && !started {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"parley/moderation"
+	"parley/storage/testdb"
 )
 
 // seed stores n approved comments over a few posts, in one import.
@@ -168,17 +170,14 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("backup: %d %s", rec.Code, rec.Body)
 	}
-	if got, want := rec.Header().Get("Content-Length"), fmt.Sprint(rec.Body.Len()); got != want {
+	// bbolt's file is measured before it is sent; PostgreSQL's dump is not.
+	if got, want := rec.Header().Get("Content-Length"), fmt.Sprint(rec.Body.Len()); got != want && !(testdb.Postgres() && got == "") {
 		t.Errorf("Content-Length %s, body %s bytes", got, want)
 	}
 	if d := rec.Header().Get("Content-Disposition"); !strings.HasPrefix(d, `attachment; filename="parley-backup-`) {
 		t.Errorf("Content-Disposition %q", d)
 	}
-	path := filepath.Join(t.TempDir(), "restored.db")
-	if err := os.WriteFile(path, rec.Body.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	restored := openTransferApp(t, path, nil, 0)
+	restored := openTransferApp(t, restoreBackup(t, rec.Body.Bytes()), nil, 0)
 	backedUp := exportedComments(t, restored.export(t, "format=ndjson"))
 	live := map[string][]byte{}
 	for _, c := range exportedComments(t, a.export(t, "format=ndjson")) {
@@ -214,4 +213,27 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	if rec := a.do(t, http.MethodGet, "/api/admin/backup", a.mod, nil); rec.Code != http.StatusForbidden {
 		t.Errorf("a moderator's backup: %d, want 403", rec.Code)
 	}
+}
+
+// restoreBackup puts a backup where a new instance opens it, as the docs
+// say to restore one: bbolt's is the database file, PostgreSQL's a dump that
+// parley copy writes into a database.
+func restoreBackup(t *testing.T, backup []byte) (data string) {
+	t.Helper()
+	if !testdb.Postgres() {
+		path := filepath.Join(t.TempDir(), "restored.db")
+		if err := os.WriteFile(path, backup, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	data = testdb.Data(t)
+	db := testdb.OpenData(t, data)
+	read := func(ctx context.Context, fn func(*moderation.Record) error) error {
+		return moderation.ReadDump(ctx, bytes.NewReader(backup), fn)
+	}
+	if _, err := moderation.Copy(context.Background(), db, read, nil); err != nil {
+		t.Fatalf("restore the dump: %v", err)
+	}
+	return data
 }

@@ -4,12 +4,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"parley/storage/testdb"
 )
 
 // endless reads as head, then n bytes of fill, then tail: a hostile file
@@ -88,7 +89,7 @@ func TestImportOfHostileFilesIsMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 1.2 GB of hostile files; not in -short")
 	}
-	a := openTransferApp(t, filepath.Join(t.TempDir(), "parley.db"), nil, 1<<30)
+	a := openTransferApp(t, testdb.Data(t), nil, 1<<30)
 	good := func(n int) string {
 		return `{"id":"GOOD` + string(rune('0'+n)) + `","post":"/p/","author":"Ann","body":"fine","status":"approved","created":"2026-01-01T00:00:00Z"}`
 	}

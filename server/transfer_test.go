@@ -18,34 +18,31 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage/bolt"
+	"parley/storage/testdb"
 )
 
 // exported is the clock of transfer apps, the time in golden headers.
 var exported = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-// transferApp is the real Echo server over a real bbolt file, with an
+// transferApp is the real Echo server over a real database, with an
 // owner's and a moderator's API token.
 type transferApp struct {
 	handler    http.Handler
-	db         *bolt.DB
+	db         moderation.Store
 	svc        *moderation.Service
 	owner, mod string
 }
 
 func newTransferApp(t *testing.T, clock func() time.Time) *transferApp {
 	t.Helper()
-	return openTransferApp(t, filepath.Join(t.TempDir(), "parley.db"), clock, 0)
+	return openTransferApp(t, testdb.Data(t), clock, 0)
 }
 
-func openTransferApp(t *testing.T, path string, clock func() time.Time, importLimit int64) *transferApp {
+// openTransferApp serves the database data names (see storage/testdb).
+func openTransferApp(t *testing.T, data string, clock func() time.Time, importLimit int64) *transferApp {
 	t.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testdb.OpenData(t, data)
 	svc, err := moderation.NewService(ctx, db, moderation.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +493,7 @@ func TestImportRefusals(t *testing.T) {
 
 	// A body without a length that runs past the limit (1 MiB here): lines
 	// of 1 MiB of spaces, which read as blank lines until the limit cuts them.
-	a = openTransferApp(t, filepath.Join(t.TempDir(), "small.db"), nil, 1<<20)
+	a = openTransferApp(t, testdb.Data(t), nil, 1<<20)
 	spaces := io.MultiReader(bytes.NewReader(golden(t, "ndjson")), &blankLines{left: 3})
 	req = httptest.NewRequest(http.MethodPost, "/api/admin/import?format=ndjson", spaces)
 	req.Header.Set("Authorization", "Bearer "+a.owner)

@@ -10,10 +10,15 @@ import (
 
 	"parley/moderation"
 	"parley/storage/bolt"
+	"parley/storage/postgres"
 )
 
-// Open opens the database data names: a file path (created if missing).
+// Open opens the database data names: a postgres:// URL, or a file path
+// (created if missing).
 func Open(ctx context.Context, data string) (moderation.Store, error) {
+	if IsURL(data) {
+		return postgres.Open(ctx, data)
+	}
 	return bolt.Open(data)
 }
 

@@ -81,6 +81,12 @@ func index(tx *bbolt.Tx, site *bbolt.Bucket, c *moderation.Comment) error {
 	if err := noteEntered(tx, c); err != nil {
 		return err
 	}
+	return indexStatus(site, c)
+}
+
+// indexStatus is index without the notes: the status, thread and count
+// indexes alone, which a restore rebuilds.
+func indexStatus(site *bbolt.Bucket, c *moderation.Comment) error {
 	if s := site.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		s.FillPercent = appendFill
 		if err := s.Put([]byte(c.ID), []byte(c.Post)); err != nil {
@@ -106,6 +112,11 @@ func unindex(tx *bbolt.Tx, site *bbolt.Bucket, c *moderation.Comment) error {
 	if err := noteLeft(tx, c); err != nil {
 		return err
 	}
+	return unindexStatus(site, c)
+}
+
+// unindexStatus is unindex without the notes.
+func unindexStatus(site *bbolt.Bucket, c *moderation.Comment) error {
 	if s := site.Bucket(bucketStatus).Bucket([]byte(c.Status)); s != nil {
 		if err := s.Delete([]byte(c.ID)); err != nil {
 			return err

@@ -24,10 +24,15 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"parley/moderation"
+	"runtime"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"parley/moderation"
 )
+
+var _ moderation.Store = (*DB)(nil)
 
 // DB is a pool of connections to Parley's PostgreSQL database.
 type DB struct {
@@ -45,6 +50,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// pgx's message never repeats the password.
 		return nil, fmt.Errorf("open postgres: the connection string is not valid: %w", err)
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		config.MaxConns = defaultMaxConns()
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -59,6 +67,23 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	return db, nil
+}
+
+// defaultMaxConns is the pool's size unless the connection string sets
+// pool_max_conns: four connections per CPU, and at least 32. pgx's own
+// default (one per CPU, at least 4) makes submissions queue for a
+// connection while others wait for their commit to reach the disk: that
+// wait is I/O, not CPU, and PostgreSQL flushes the commits that wait
+// together in one WAL write, so more of them in flight is more comments
+// per flush. Measured with 50 writers and durable commits on a 2-CPU
+// machine (storage/postgres BenchmarkCreateComment against a server with
+// fsync on): 8 connections gave about 1,700 comments/s, 16 about 2,900, 32
+// about 3,400 and 64 about 4,100. Each instance holds up to this many of
+// the server's max_connections (100 by default), so 32 leaves room for
+// three instances and the tools; with more, set pool_max_conns lower or
+// raise max_connections.
+func defaultMaxConns() int32 {
+	return int32(max(32, 4*runtime.GOMAXPROCS(0)))
 }
 
 // Close closes every connection, waiting for those in use to be released.

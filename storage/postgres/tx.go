@@ -23,9 +23,17 @@ const maxAttempts = 5
 // outside the transaction (or only idempotently), and must build its results
 // afresh on each run. The error returned is mapped with mapError.
 func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return retry(ctx, func() error {
+		return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+	})
+}
+
+// retry runs a transaction until it does not fail with a serialization
+// failure or deadlock, at most maxAttempts times, and maps its error.
+func retry(ctx context.Context, run func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+		err = run()
 		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			break
 		}

@@ -58,7 +58,7 @@ func TestTxRollsBackOnError(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO moderators (name, doc) VALUES ('ann', '{}')"); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO secrets (name, value) VALUES ('ann', '\\x00')"); err != nil {
 			return err
 		}
 		return moderation.ErrForbidden
@@ -67,8 +67,8 @@ func TestTxRollsBackOnError(t *testing.T) {
 		t.Fatalf("tx = %v, want the callback's error", err)
 	}
 	var n int
-	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM moderators").Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d moderators (%v) after a failed transaction, want 0", n, err)
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM secrets").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d secrets (%v) after a failed transaction, want 0", n, err)
 	}
 }
 
@@ -76,7 +76,7 @@ func TestTxMapsErrors(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	insert := func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO moderators (name, doc) VALUES ('ann', '{}')")
+		_, err := tx.Exec(ctx, "INSERT INTO secrets (name, value) VALUES ('ann', '\\x00')")
 		return err
 	}
 	if err := db.tx(ctx, insert); err != nil {
@@ -87,7 +87,7 @@ func TestTxMapsErrors(t *testing.T) {
 	}
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var doc []byte
-		return tx.QueryRow(ctx, "SELECT doc FROM moderators WHERE name = 'bob'").Scan(&doc)
+		return tx.QueryRow(ctx, "SELECT value FROM secrets WHERE name = 'bob'").Scan(&doc)
 	})
 	if !errors.Is(err, moderation.ErrNotFound) {
 		t.Errorf("reading a missing row: %v, want ErrNotFound", err)

@@ -75,6 +75,7 @@ var areas = []struct {
 	{"blocklist", testBlocklist},
 	{"transfer", testTransfer},
 	{"outbox", testOutbox},
+	{"dump", testDump},
 	{"peers", testPeers},
 }
 

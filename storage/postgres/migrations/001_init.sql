@@ -52,9 +52,10 @@ CREATE TABLE comments (
     training jsonb,                      -- moderation.Training: what it taught the classifier, NULL if nothing
     PRIMARY KEY (site, id)
 );
--- The public thread read: a post's visible comments in order. Deleted ones
--- stay as tombstones so that replies keep their place.
-CREATE INDEX comments_thread ON comments (site, post, created, id)
+-- The public thread read: a post's visible comments in order (IDs sort by
+-- creation time; bbolt's thread is in ID order too). Deleted ones stay as
+-- tombstones so that replies keep their place.
+CREATE INDEX comments_thread ON comments (site, post, id)
     WHERE status IN ('approved', 'deleted');
 -- The moderators' queues, oldest first (IDs sort by creation time).
 CREATE INDEX comments_queue ON comments (site, status, id);
@@ -67,7 +68,7 @@ CREATE INDEX comments_replies ON comments (site, parent) WHERE parent IS NOT NUL
 CREATE TABLE post_counts (
     site     text NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
     post     text NOT NULL,
-    approved bigint NOT NULL DEFAULT 0 CHECK (approved >= 0),
+    approved bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (site, post)
 );
 
@@ -104,21 +105,28 @@ CREATE TABLE classifier_features (
 -- Audit log (moderation.AuditEntry; bbolt: audit, per site and instance)
 -- ==========================================================================
 CREATE TABLE audit (
-    seq     bigserial PRIMARY KEY,       -- order of writing, never reused
+    seq     bigserial,                   -- order of writing, never reused
     site    text NOT NULL,               -- '' for the instance's own entries
     -- The site's entries go with the site; the instance's ('') belong to none.
     site_fk text GENERATED ALWAYS AS (NULLIF(site, '')) STORED
             REFERENCES sites (id) ON DELETE CASCADE,
-    doc     jsonb NOT NULL               -- moderation.AuditEntry
+    doc     jsonb NOT NULL,              -- moderation.AuditEntry
+    -- Unique per log, as in bbolt (one sequence per site): parley copy
+    -- brings each log's numbers over as they are, and bbolt's logs number
+    -- from 1 each. New entries take the serial, which Restore moves past
+    -- every number it writes.
+    PRIMARY KEY (site, seq)
 );
-CREATE INDEX audit_site ON audit (site, seq);
 
 -- ==========================================================================
 -- Moderators (moderation.Moderator; bbolt: moderators)
 -- ==========================================================================
 CREATE TABLE moderators (
-    name text PRIMARY KEY,
-    doc  jsonb NOT NULL                  -- moderation.Moderator
+    name   text PRIMARY KEY,             -- as created; the key of its sessions
+    -- moderation.FoldName(name), computed in Go: "Admin" and " admin" are one
+    -- person, and this constraint is what keeps a second one out.
+    folded text NOT NULL UNIQUE,
+    doc    jsonb NOT NULL                -- moderation.Moderator
 );
 
 -- ==========================================================================
@@ -164,53 +172,87 @@ CREATE TABLE blocklists (
 -- Claims: spent form tokens and recent comment bodies (moderation.Claim;
 -- bbolt: claims). Keys are HMACs, never raw data.
 -- ==========================================================================
+-- Held until a time in Unix nanoseconds, as the domain compares it with a
+-- comment's creation time: timestamptz would round it to microseconds.
 CREATE TABLE claims (
-    key   text PRIMARY KEY,
-    until timestamptz NOT NULL           -- held until then; purged after
+    key      text PRIMARY KEY,
+    until_ns bigint NOT NULL             -- held until then; purged after
 );
-CREATE INDEX claims_until ON claims (until);
+CREATE INDEX claims_until ON claims (until_ns);
+
+-- Takes claims that nobody holds, or fails with SQLSTATE PA001 when one of
+-- the keys is there (held or expired but not yet purged): a submission's
+-- usual case in the round trip of its writes, with a clear error to fall
+-- back on (storage/postgres/claims.go).
+CREATE FUNCTION take_free_claims(keys text[], untils bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    taken bigint;
+BEGIN
+    INSERT INTO claims (key, until_ns) SELECT * FROM unnest(keys, untils) ON CONFLICT (key) DO NOTHING;
+    GET DIAGNOSTICS taken = ROW_COUNT;
+    IF taken < cardinality(keys) THEN
+        RAISE EXCEPTION 'a claim is held' USING ERRCODE = 'PA001';
+    END IF;
+END
+$$;
 
 -- ==========================================================================
 -- Single-use links, once used (bbolt: links). The primary key is what makes
--- a link usable once across instances.
+-- a link usable once across instances: of two inserts of one nonce, one
+-- fails with a unique violation.
 -- ==========================================================================
 CREATE TABLE used_links (
     nonce   text PRIMARY KEY,
-    expires timestamptz NOT NULL         -- forgotten after
+    expires timestamptz NOT NULL         -- forgotten after; whole seconds, as bbolt keeps it
 );
 CREATE INDEX used_links_expires ON used_links (expires);
 
 -- ==========================================================================
 -- Commenters (moderation.Commenter; bbolt: commenters)
 -- ==========================================================================
+-- approved is the truth about the count: comment writes move it with
+-- UPDATE … SET approved = GREATEST(approved + n, 0) without rewriting
+-- doc, and readers take it from here, not from doc's "approved".
 CREATE TABLE commenters (
-    email    text PRIMARY KEY,           -- lower-cased
-    approved bigint NOT NULL DEFAULT 0,  -- approved comments, as in doc
+    email    text PRIMARY KEY,           -- moderation.EmailKey: trimmed, lower-cased
+    approved bigint NOT NULL DEFAULT 0,
     doc      jsonb NOT NULL              -- moderation.Commenter
 );
 
 -- ==========================================================================
 -- Notification outbox (moderation.Transition, moderation.Delivery; bbolt:
--- changes, outbox)
+-- changes, outbox, held)
 -- ==========================================================================
 -- Every move of a comment into a status, written in the move's own
--- transaction, until the notify worker plans its deliveries.
+-- transaction, until a notify worker plans its deliveries. Planning deletes
+-- the row and inserts the deliveries in one transaction; of two workers
+-- planning one row, the second deletes nothing and so queues nothing.
 CREATE TABLE outbox_changes (
-    seq bigserial PRIMARY KEY,
+    seq bigserial PRIMARY KEY,           -- Transition.Seq is this, whatever doc says
     doc jsonb NOT NULL                   -- moderation.Transition
 );
 
--- Notifications owed, until sent or given up. Workers claim due rows with
--- SELECT … FOR UPDATE SKIP LOCKED, so each goes out once across instances.
+-- Notifications owed, until sent or given up. A worker takes due rows with
+-- SELECT … FOR UPDATE SKIP LOCKED and marks them held_until a few minutes
+-- ahead in the same transaction: no other worker gets them until the holder
+-- finishes or saves them (which clears the hold) or the hold lapses (the
+-- holder crashed). A group (a digest) is taken whole or not at all.
 CREATE TABLE outbox_deliveries (
-    seq    bigserial PRIMARY KEY,
-    grp    text NOT NULL DEFAULT '',     -- Delivery.Group; '' for none
-    due    timestamptz NOT NULL,
-    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
-    doc    jsonb NOT NULL                -- moderation.Delivery
+    seq        bigserial PRIMARY KEY,    -- Delivery.Seq, also written into doc
+    grp        text NOT NULL DEFAULT '', -- Delivery.Group; '' for none
+    due        timestamptz NOT NULL,
+    -- pending: never tried; retrying: tried and failed, due again at due;
+    -- failed: given up at failed_at, kept a while to be seen, never due.
+    status     text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'retrying', 'failed')),
+    failed_at  timestamptz,              -- Delivery.FailedAt, NULL unless failed
+    held_until timestamptz,              -- NULL or passed: nobody holds it
+    doc        jsonb NOT NULL,           -- moderation.Delivery
+    CHECK ((status = 'failed') = (failed_at IS NOT NULL))
 );
-CREATE INDEX outbox_deliveries_due ON outbox_deliveries (due, seq) WHERE status = 'pending';
-CREATE INDEX outbox_deliveries_grp ON outbox_deliveries (grp) WHERE grp <> '';
+CREATE INDEX outbox_deliveries_due ON outbox_deliveries (due, seq) WHERE status <> 'failed';
+CREATE INDEX outbox_deliveries_grp ON outbox_deliveries (grp, seq) WHERE grp <> '';
+CREATE INDEX outbox_deliveries_failed ON outbox_deliveries (failed_at) WHERE status = 'failed';
 
 -- ==========================================================================
 -- Leases: housekeeping (retention purge, digests) that must run once per

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,11 +82,25 @@ func startRoundRobin(t *testing.T, urls ...string) string {
 var plainTransport = &http.Transport{MaxIdleConnsPerHost: 64}
 
 func (rr *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The transport closes a request's body when it fails: keep it to send
+	// again (the test's bodies are small).
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		_ = req.Body.Close()
+	}
 	var err error
-	for range rr.backends {
-		b := rr.backends[int(rr.next.Add(1))%len(rr.backends)]
+	first := int(rr.next.Add(1))
+	for i := range rr.backends {
+		b := rr.backends[(first+i)%len(rr.backends)]
 		out := req.Clone(req.Context())
 		out.URL.Scheme, out.URL.Host = b.Scheme, b.Host
+		if req.Body != nil {
+			out.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		var resp *http.Response
 		resp, err = plainTransport.RoundTrip(out)
 		var op *net.OpError

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,41 +17,21 @@ import (
 
 	"parley/moderation"
 	"parley/server"
-	"parley/storage/bolt"
 	"parley/storage/pgtest"
 	"parley/storage/postgres"
 )
 
-// Two instances in this process share one database, each with its own
-// read cache, site index and live queue, and hear of each other's changes
-// through PostgreSQL's NOTIFY, as two processes on one PostgreSQL database
-// do. (multi_test.go runs two real processes on PostgreSQL alone.)
-
-// peerStore is one instance's view of the shared data: the bbolt database
-// every instance uses, with this instance's own PostgreSQL connection for
-// what instances tell each other.
-type peerStore struct {
-	*bolt.DB
-	peers *postgres.DB
-}
-
-func (s peerStore) Announce(ctx context.Context, msg []byte) error {
-	return s.peers.Announce(ctx, msg)
-}
-
-func (s peerStore) Listen(ctx context.Context, deliver func([]byte), resync func()) error {
-	return s.peers.Listen(ctx, deliver, resync)
-}
-
-func (s peerStore) Lease(ctx context.Context, name string, period time.Duration) (bool, error) {
-	return s.peers.Lease(ctx, name, period)
-}
+// Two instances in this process on one PostgreSQL database, each with its
+// own pool, read cache, site index, classifier and live queue, as two
+// processes have: what one changes, the other hears through NOTIFY. These
+// look inside (the service's resyncs and classifier); multi_test.go runs two
+// real processes.
 
 // peer is one running instance.
 type peer struct {
 	URL     string
 	svc     *moderation.Service
-	data    *bolt.DB      // the data every instance shares
+	db      *postgres.DB
 	resyncs chan struct{} // a token per resync
 }
 
@@ -62,17 +41,11 @@ func startPeers(t *testing.T) (a, b *peer, dsn, token string) {
 	t.Helper()
 	ctx := context.Background()
 	dsn = pgtest.DSN(t)
-	data, err := bolt.Open(filepath.Join(t.TempDir(), "parley.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = data.Close() })
 	start := func() *peer {
-		pg, err := postgres.Open(ctx, dsn)
+		store, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		store := peerStore{data, pg}
 		opts := moderation.DefaultSpamOptions()
 		opts.MinFill = 0
 		spam, err := moderation.NewSpamFilter(ctx, store, opts)
@@ -92,7 +65,7 @@ func startPeers(t *testing.T) (a, b *peer, dsn, token string) {
 		}
 		ts.Config.Handler = srv
 		ts.Start()
-		p := &peer{URL: ts.URL, svc: svc, data: data, resyncs: make(chan struct{}, 16)}
+		p := &peer{URL: ts.URL, svc: svc, db: store, resyncs: make(chan struct{}, 16)}
 		svc.SubscribeResync(func() { p.resyncs <- struct{}{} })
 		followCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -104,13 +77,13 @@ func startPeers(t *testing.T) (a, b *peer, dsn, token string) {
 			ts.Close()
 			stop()
 			<-done
-			_ = pg.Close()
+			_ = store.Close()
 		})
 		p.resynced(t)
 		return p
 	}
 	a, b = start(), start()
-	token, _, err = a.svc.CreateToken(ctx, "ops", moderation.RoleOwner, "")
+	token, _, err := a.svc.CreateToken(ctx, "ops", moderation.RoleOwner, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,11 +333,17 @@ func TestPeersResyncAfterLosingTheListener(t *testing.T) {
 	}
 }
 
-// peerStoreLess starts a third server on p's data that announces nothing
-// (bbolt alone: one process, as far as it knows) and returns its URL.
+// quiet is a store that tells other instances nothing, as when their
+// listeners are away.
+type quiet struct{ *postgres.DB }
+
+func (quiet) Announce(context.Context, []byte) error { return nil }
+
+// peerStoreLess starts a third server on p's database that announces
+// nothing, without a read cache, and returns its URL.
 func peerStoreLess(t *testing.T, p *peer) string {
 	t.Helper()
-	svc, err := moderation.NewService(context.Background(), p.data, moderation.Options{})
+	svc, err := moderation.NewService(context.Background(), quiet{p.db}, moderation.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

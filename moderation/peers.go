@@ -133,11 +133,9 @@ func (s *Service) tell(ctx context.Context, notes ...note) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
-	for _, msg := range pack(notes) {
-		// Best effort, as the contract says: the change has committed, and
-		// a peer that misses this resyncs when it loses the database.
-		_ = s.store.Announce(ctx, msg)
-	}
+	// Best effort, as the contract says: the change has committed, and a
+	// peer that misses this resyncs when it loses the database.
+	_ = s.say(ctx, pack(notes))
 }
 
 // announce sends what tell queued, gathering what piles up meanwhile into
@@ -170,36 +168,47 @@ func (s *Service) announce(ctx context.Context, p *peers, report func(error)) {
 			notes = append([]note{{Part: partResync}}, notes...)
 		default:
 		}
-		send := ctx
-		if done {
-			var cancel context.CancelFunc
-			send, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-			defer cancel()
-		}
+		msgs := pack(notes)
 		var err error
-		for _, msg := range pack(notes) {
-			if err = s.store.Announce(send, msg); err != nil {
-				break
-			}
+		if !done {
+			err = s.say(ctx, msgs)
 		}
-		switch {
-		case done:
-			return
-		case err != nil:
-			report(fmt.Errorf("telling other instances of changes: %w; trying again in %s", err, wait))
-			select { // the next round tells them to resync
-			case p.lost <- struct{}{}:
-			default:
+		if ctx.Err() != nil {
+			// The last round, or ctx ended during this one: say it (again:
+			// a note heard twice does no harm) within flushTimeout.
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			_ = s.say(last, msgs)
+			cancel()
+			if done {
+				return
 			}
-			select { // the database is likely away: give it time
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, listenRetryMax)
-		default:
+			continue // to the last round, for what is queued still
+		}
+		if err == nil {
 			wait = listenRetry
+			continue
+		}
+		report(fmt.Errorf("telling other instances of changes: %w; trying again in %s", err, wait))
+		select { // the next round tells them to resync
+		case p.lost <- struct{}{}:
+		default:
+		}
+		select { // the database is likely away: give it time
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, listenRetryMax)
+	}
+}
+
+// say announces msgs in order, stopping at the first error.
+func (s *Service) say(ctx context.Context, msgs [][]byte) error {
+	for _, msg := range msgs {
+		if err := s.store.Announce(ctx, msg); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // pack encodes notes as JSON arrays of at most MaxAnnounce bytes each.

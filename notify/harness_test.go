@@ -191,6 +191,7 @@ type app struct {
 	Token   string // an owner's API token
 	Metrics string // the metrics token
 	cfg     notify.Config
+	data    string // what --data names
 }
 
 type appOptions struct {
@@ -202,7 +203,8 @@ type appOptions struct {
 func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 	t.Helper()
 	ctx := context.Background()
-	db := testdb.Open(t)
+	data := testdb.Data(t)
+	db := testdb.OpenData(t, data)
 	clk := &clock{t: time.Now().UTC()}
 	now := clk.Now
 	if opts.realClock {
@@ -240,14 +242,25 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 		n.Stop()
 		_ = db.Close()
 	})
-	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg}
+	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg, data: data}
 }
 
 // worker starts one more notify worker on the app's database, as another
-// parley process on the same database runs one.
+// parley process on the same database runs one. On PostgreSQL it is one: a
+// pool and a service of its own. A bbolt file opens in one process only, so
+// there it shares the app's store.
 func (a *app) worker(t testing.TB) {
 	t.Helper()
-	n, err := notify.Start(context.Background(), a.cfg, a.Svc, a.DB, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ctx := context.Background()
+	db, svc := a.DB, a.Svc
+	if testdb.Postgres() {
+		db = testdb.OpenData(t, a.data)
+		var err error
+		if svc, err = moderation.NewService(ctx, db, moderation.Options{Clock: a.cfg.Clock}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := notify.Start(ctx, a.cfg, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,3 +58,40 @@ func TestDSNDropsTheDatabaseAfterTheTest(t *testing.T) {
 		t.Fatalf("connecting after the test ended: %v, want: database does not exist", err)
 	}
 }
+
+// A prepared database is a copy of the template: what prepare wrote is in
+// each, and each is its own.
+func TestPreparedCopiesTheTemplate(t *testing.T) {
+	exec := func(ctx context.Context, dsn, sql string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	prepare := func(ctx context.Context, dsn string) error {
+		return exec(ctx, dsn, "CREATE TABLE prepared (n int); INSERT INTO prepared VALUES (1)")
+	}
+	ctx := context.Background()
+	a, b := pgtest.Prepared(t, prepare), pgtest.Prepared(t, prepare)
+	if a == b {
+		t.Fatalf("two tests got one database: %s", a)
+	}
+	if err := exec(ctx, a, "INSERT INTO prepared VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	for dsn, want := range map[string]int{a: 2, b: 1} {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = conn.QueryRow(ctx, "SELECT count(*) FROM prepared").Scan(&n)
+		_ = conn.Close(ctx)
+		if err != nil || n != want {
+			t.Errorf("%d rows (%v), want %d", n, err, want)
+		}
+	}
+}

@@ -180,31 +180,40 @@ func column[T any](rows []deliveryRow, field func(deliveryRow) T) []T {
 	return out
 }
 
-// The deliveries that DueDeliveries may take at $1: not given up, not held
-// by anyone, due or in a group that is due, and in no group of which a
-// member is held (a group goes to one caller, whole). Rows that another
-// caller is taking at this moment are locked, and skipped.
+// dueSQL finds the deliveries that DueDeliveries may take at $1, without
+// locking: those due and neither given up nor held, and every member of a
+// group with such a one unless a member of that group is held (a group goes
+// to one caller, whole). It reads the due index and the group index only,
+// so that a worker's poll of a full outbox that has nothing due is cheap.
 const dueSQL = `
-SELECT seq, doc FROM outbox_deliveries
-WHERE status <> 'failed'
-  AND (held_until IS NULL OR held_until <= $1)
-  AND (due <= $1 OR grp IN (
-        SELECT grp FROM outbox_deliveries
-        WHERE grp <> '' AND status <> 'failed' AND due <= $1
-          AND (held_until IS NULL OR held_until <= $1)))
-  AND grp NOT IN (SELECT grp FROM outbox_deliveries WHERE grp <> '' AND held_until > $1)
-ORDER BY seq`
+WITH due_now AS (
+    SELECT seq, grp FROM outbox_deliveries
+    WHERE due <= $1 AND status <> 'failed' AND (held_until IS NULL OR held_until <= $1)
+)
+SELECT seq FROM due_now WHERE grp = ''
+UNION
+SELECT m.seq FROM outbox_deliveries m
+WHERE m.grp IN (SELECT grp FROM due_now WHERE grp <> '')
+  AND m.status <> 'failed' AND (m.held_until IS NULL OR m.held_until <= $1)
+  AND NOT EXISTS (SELECT 1 FROM outbox_deliveries h WHERE h.grp = m.grp AND h.held_until > $1)`
 
-// holdSQL holds the rows $1 until $3, but leaves out a group of which a
-// member that may be taken at $2 is missing from $1: a concurrent caller
-// has it locked, and a group never goes out in parts.
+// takeSQL locks what dueSQL found ($2) and is still free at $1, skipping
+// rows that a concurrent caller is taking.
+const takeSQL = `
+SELECT seq, doc FROM outbox_deliveries
+WHERE seq = ANY($2) AND status <> 'failed' AND (held_until IS NULL OR held_until <= $1)
+ORDER BY seq
+FOR UPDATE SKIP LOCKED`
+
+// holdSQL holds the rows $1 until $2, but leaves out a group of which any
+// member still owed is missing from $1: a concurrent caller has it locked or
+// held, or it joined since, and a group never goes out in parts.
 const holdSQL = `
-UPDATE outbox_deliveries o SET held_until = $3
+UPDATE outbox_deliveries o SET held_until = $2
 WHERE o.seq = ANY($1)
   AND (o.grp = '' OR NOT EXISTS (
         SELECT 1 FROM outbox_deliveries m
-        WHERE m.grp = o.grp AND m.status <> 'failed' AND m.seq <> ALL($1)
-          AND (m.held_until IS NULL OR m.held_until <= $2)))
+        WHERE m.grp = o.grp AND m.status <> 'failed' AND m.seq <> ALL($1)))
 RETURNING o.seq`
 
 // DueDeliveries returns the deliveries to try now, oldest first: those due
@@ -212,16 +221,17 @@ RETURNING o.seq`
 // now + holdDeliveries (by the caller's clock) or until finished or saved;
 // held ones go to no other caller, in this process or another.
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time) ([]*moderation.Delivery, error) {
-	// Workers poll often and mostly find nothing: ask first without a
+	// Workers poll often and mostly find nothing: look first without a
 	// transaction or a lock.
-	var due bool
-	if err := db.pool.QueryRow(ctx, "SELECT EXISTS ("+dueSQL+")", now).Scan(&due); err != nil || !due {
+	rows, _ := db.pool.Query(ctx, dueSQL, now)
+	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(found) == 0 {
 		return nil, mapError(err)
 	}
 	var out []*moderation.Delivery
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err = db.tx(ctx, func(tx pgx.Tx) error {
 		out = nil
-		rows, _ := tx.Query(ctx, dueSQL+" FOR UPDATE SKIP LOCKED", now)
+		rows, _ := tx.Query(ctx, takeSQL, now, found)
 		picked, err := pgx.CollectRows(rows, scanDelivery)
 		if err != nil || len(picked) == 0 {
 			return err
@@ -230,7 +240,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time) ([]*moderation.D
 		for i, d := range picked {
 			seqs[i] = int64(d.Seq)
 		}
-		rows, _ = tx.Query(ctx, holdSQL, seqs, now, now.Add(holdDeliveries))
+		rows, _ = tx.Query(ctx, holdSQL, seqs, now.Add(holdDeliveries))
 		held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return err

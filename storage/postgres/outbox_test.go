@@ -18,6 +18,7 @@ import (
 // its own pool on one database. Comment writes (which add transitions) are
 // not this file's: transitions go in by SQL, as they would be written.
 
+// at is n seconds after t0 (instances_test.go).
 func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 
 // addChange writes a transition as a comment write does, and returns its seq.
@@ -433,6 +434,63 @@ func TestRacingWorkersTakeGroupsWhole(t *testing.T) {
 		}
 		if !slices.Equal(got[""], []int{1}) {
 			t.Errorf("round %d: the single delivery went out %v", round, got[""])
+		}
+	}
+}
+
+// seedOutbox fills the outbox as a busy instance's looks: n deliveries due
+// in an hour, n/2 given up, n/2 in digests due in an hour.
+func seedOutbox(b *testing.B, db *DB, n int) {
+	b.Helper()
+	var ds []*moderation.Delivery
+	for i := range n * 2 {
+		d := delivery(fmt.Sprint("m", i), "", at(3600))
+		switch {
+		case i%4 == 1:
+			d.Attempts, d.FailedAt = 10, at(0)
+		case i%4 == 3:
+			d.Group = fmt.Sprintf("digest:m%d:default", i%50)
+		}
+		ds = append(ds, d)
+	}
+	if err := planErr(db, ds...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// A worker's poll when nothing is due, the usual case, over a full outbox.
+func BenchmarkDueDeliveriesIdle(b *testing.B) {
+	db := openBench(b, 0)
+	seedOutbox(b, db, 10000)
+	ctx := context.Background()
+	for b.Loop() {
+		if ds, err := db.DueDeliveries(ctx, at(60)); err != nil || len(ds) != 0 {
+			b.Fatal(ds, err)
+		}
+	}
+}
+
+// Taking 10 due deliveries and finishing them, over a full outbox.
+func BenchmarkDueDeliveriesTakeAndFinish(b *testing.B) {
+	db := openBench(b, 0)
+	seedOutbox(b, db, 10000)
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		var ten []*moderation.Delivery
+		for i := range 10 {
+			ten = append(ten, delivery(fmt.Sprint("due", i), "", at(1)))
+		}
+		if err := planErr(db, ten...); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		ds, err := db.DueDeliveries(ctx, at(60))
+		if err != nil || len(ds) != 10 {
+			b.Fatal(len(ds), err)
+		}
+		if err := db.FinishDeliveries(ctx, seqsOf(ds)...); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

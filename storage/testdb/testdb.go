@@ -24,6 +24,7 @@ import (
 	"parley/moderation"
 	"parley/storage"
 	"parley/storage/pgtest"
+	"parley/storage/postgres"
 )
 
 // EnvStore names the environment variable that picks the backend:
@@ -49,9 +50,19 @@ func Postgres() bool {
 func Data(t testing.TB) string {
 	t.Helper()
 	if Postgres() {
-		return pgtest.DSN(t)
+		return pgtest.Prepared(t, migrated)
 	}
 	return filepath.Join(t.TempDir(), "parley.db")
+}
+
+// migrated brings a database's schema up to date, as storage.Open does, so
+// that each test's database starts as a copy of one already migrated.
+func migrated(ctx context.Context, dsn string) error {
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // Open opens a fresh database with storage.Open and closes it when the test

@@ -253,6 +253,8 @@ CREATE TABLE outbox_deliveries (
 CREATE INDEX outbox_deliveries_due ON outbox_deliveries (due, seq) WHERE status <> 'failed';
 CREATE INDEX outbox_deliveries_grp ON outbox_deliveries (grp, seq) WHERE grp <> '';
 CREATE INDEX outbox_deliveries_failed ON outbox_deliveries (failed_at) WHERE status = 'failed';
+-- Few rows are held at any time: finishing or saving one lets it go.
+CREATE INDEX outbox_deliveries_held ON outbox_deliveries (grp, held_until) WHERE held_until IS NOT NULL;
 
 -- ==========================================================================
 -- Leases: housekeeping (retention purge, digests) that must run once per

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -299,7 +300,17 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 		sort.Strings(missing)
 		t.Fatalf("%d of %d acknowledged comments are lost: %v", len(missing), len(acked), missing[:min(5, len(missing))])
 	}
-	if res, err := callParley(ctx, http.MethodGet, lb+"/healthz", "", nil); err != nil || res.status != http.StatusOK {
+	if res, err := callParley(ctx, http.MethodGet, lb+"/readyz", "", nil); err != nil || res.status != http.StatusOK {
 		t.Fatalf("the balancer's health check after the kill: %d %v", res.status, err)
+	}
+
+	// The survivor stops cleanly: its listener and announcer end with it,
+	// and it never lost touch with the database meanwhile.
+	a.signal(t, syscall.SIGTERM, 30*time.Second)
+	if a.err != nil {
+		t.Fatalf("A exited with %v after SIGTERM:\n%s", a.err, a.log)
+	}
+	if strings.Contains(a.log.String(), `"other instances"`) {
+		t.Fatalf("A complained about the other instances:\n%s", a.log)
 	}
 }

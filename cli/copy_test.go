@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/moderation"
 	"parley/storage"
@@ -133,6 +135,23 @@ func TestCLICopyBetweenFiles(t *testing.T) {
 	}
 	sameLines(t, "second copy", fullDump(t, dst), before)
 	sameLines(t, "the source after copying", fullDump(t, src), wantDump)
+
+	// bbolt's backup is a database file: copy reads it like any other.
+	copyFromBackup(t, src, "backup.db")
+}
+
+// copyFromBackup takes a backup of data with parley backup, copies it into
+// a new bbolt file and finds the database's records there.
+func copyFromBackup(t *testing.T, data, name string) {
+	t.Helper()
+	backup := filepath.Join(t.TempDir(), name)
+	if code, _, errOut := cli(t, "", "backup", "--data", data, backup); code != 0 {
+		t.Fatalf("backup of %s: %d %s", data, code, errOut)
+	}
+	want := fullDump(t, data) // with the backup's audit entry
+	restored := filepath.Join(t.TempDir(), "restored.db")
+	copyData(t, backup, restored)
+	sameLines(t, "copied from "+name, fullDump(t, restored), want)
 }
 
 // TestCLICopyRefuses: the same database on both sides, a missing source
@@ -140,6 +159,10 @@ func TestCLICopyBetweenFiles(t *testing.T) {
 func TestCLICopyRefuses(t *testing.T) {
 	src := copyFixture(t)
 	dir := t.TempDir()
+	notDump := filepath.Join(dir, "export.ndjson") // an export is not a dump
+	if err := os.WriteFile(notDump, []byte(`{"format":"parley-comments","version":1}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		code int
@@ -150,6 +173,7 @@ func TestCLICopyRefuses(t *testing.T) {
 		{[]string{"--from", src, "--to", filepath.Join(filepath.Dir(src), ".", filepath.Base(src))}, 2, "name the same database"},
 		{[]string{"--from", "postgres://u:secret@db.example/parley", "--to", "postgresql://u@db.example:5432/parley"}, 2, "name the same database"},
 		{[]string{"--from", filepath.Join(dir, "missing.db"), "--to", filepath.Join(dir, "new.db")}, 1, "no such file"},
+		{[]string{"--from", notDump, "--to", filepath.Join(dir, "new.db")}, 1, "not a Parley dump file"},
 	} {
 		code, out, errOut := cli(t, "", append([]string{"copy"}, c.args...)...)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "secret") {
@@ -175,14 +199,6 @@ func TestCLICopyRefuses(t *testing.T) {
 // changes nothing.
 func TestCLICopyThroughPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	if db, err := storage.Open(context.Background(), dsn); err != nil {
-		if errors.Is(err, os.ErrNotExist) { // bbolt took the URL for a path
-			t.Skip("storage.Open does not select PostgreSQL yet; this test runs once it does")
-		}
-		t.Fatal(err)
-	} else {
-		_ = db.Close()
-	}
 	src := copyFixture(t)
 	wantExports := exports(t, src)
 	wantDump := fullDump(t, src)
@@ -199,12 +215,47 @@ func TestCLICopyThroughPostgres(t *testing.T) {
 	sameExports(t, "PostgreSQL to bbolt", exports(t, back), wantExports)
 
 	// PostgreSQL's backup is a dump file, and copy restores from one.
-	backup := filepath.Join(t.TempDir(), "backup.jsonl")
-	if code, _, errOut := cli(t, "", "backup", "--data", dsn, backup); code != 0 {
-		t.Fatalf("backup of PostgreSQL: %d %s", code, errOut)
+	copyFromBackup(t, dsn, "backup.jsonl")
+}
+
+// BenchmarkCLICopy times parley copy of 10,000 imported comments from a
+// bbolt file into an empty PostgreSQL database, again (nothing changes),
+// and back into a new file:
+// go test ./cli -run '^$' -bench CLICopy -benchtime 1x
+func BenchmarkCLICopy(b *testing.B) {
+	dsn := pgtest.DSN(b)
+	dir := b.TempDir()
+	src, file := filepath.Join(dir, "source.db"), filepath.Join(dir, "comments.ndjson")
+	var lines strings.Builder
+	lines.WriteString(`{"format":"parley-comments","version":1,"exported":"2026-11-28T12:00:00Z"}` + "\n")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10_000 {
+		at := start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+		status := [...]string{"approved", "approved", "approved", "approved", "approved", "approved", "approved", "approved", "pending", "spam"}[i%10]
+		fmt.Fprintf(&lines, `{"id":"%s","post":"/posts/%d/","author":"Reader %d","email":"reader%d@example.com","body":"A comment of ordinary length, with a few words about the post and a question at the end?","status":"%s","created":"%s","updated":"%s","history":[{"status":"%s","at":"%s","by":"ada"}]}`+"\n",
+			moderation.NewID(start.Add(time.Duration(i)*time.Minute)), i%1000, i, i%500, status, at, at, status, at)
 	}
-	pgDump = fullDump(t, dsn) // with the backup's audit entry
-	restored := filepath.Join(t.TempDir(), "restored.db")
-	copyData(t, backup, restored)
-	sameLines(t, "PostgreSQL's backup restored to bbolt", fullDump(t, restored), pgDump)
+	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := Run(context.Background(), args, strings.NewReader(""), &out, &out)
+		return code, out.String()
+	}
+	if code, out := run("import", "--format", "ndjson", "--data", src, file); code != 0 || !strings.Contains(out, "10000 created") {
+		b.Fatalf("import: %d %s", code, out)
+	}
+	step := func(name, from, to string) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if code, out := run("copy", "--from", from, "--to", to); code != 0 {
+					b.Fatalf("copy: %d %s", code, out)
+				}
+			}
+		})
+	}
+	step("bolt-to-postgres", src, dsn)
+	step("bolt-to-postgres-again", src, dsn)
+	step("postgres-to-bolt", dsn, filepath.Join(dir, "back.db"))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"parley/classifier"
@@ -159,10 +160,30 @@ var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadd
 
 // NewID returns a 26-character ID: 48 bits of milliseconds then 80 random bits.
 // IDs sort by creation time and never collide in practice; storage still
-// refuses a duplicate with ErrConflict.
+// refuses a duplicate with ErrConflict. Within one millisecond a process's
+// IDs count up from its first one instead of being random, so comments sent
+// in the same millisecond still list in the order they came.
 func NewID(now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
+	lastID.Lock()
+	if [6]byte(b[:6]) == [6]byte(lastID.b[:6]) {
+		b = lastID.b
+		for i := 15; i >= 6; i-- { // one more than the last
+			if b[i]++; b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		_, _ = rand.Read(b[6:])
+	}
+	lastID.b = b
+	lastID.Unlock()
 	return idEncoding.EncodeToString(b[:])
+}
+
+// lastID is the ID NewID gave last.
+var lastID struct {
+	sync.Mutex
+	b [16]byte
 }

@@ -69,7 +69,7 @@ const (
 	KindToken     RecordKind = "token"     // key: the secret's hash; value: Token
 	KindSession   RecordKind = "session"   // key: session ID; value: Session
 	KindCommenter RecordKind = "commenter" // key: EmailKey of the address; value: Commenter (with its approved count)
-	KindClaim     RecordKind = "claim"     // key: claim key; value: TimeRecord, until when it is held (to the microsecond)
+	KindClaim     RecordKind = "claim"     // key: claim key; value: TimeRecord, until when it is held
 	KindLink      RecordKind = "link"      // key: nonce of a used link; value: TimeRecord, when it expires (to the second)
 	KindChange    RecordKind = "change"    // key: seq in decimal; value: Transition not yet planned
 	KindDelivery  RecordKind = "delivery"  // key: seq in decimal; value: Delivery owed
@@ -127,13 +127,9 @@ func NewCommentRecord(site, id string, comment, trained []byte) (*Record, error)
 	return NewRecord(KindComment, site, id, v)
 }
 
-// ClaimTime and LinkTime are the precision a dump keeps of a claim's and a
-// used link's time: what every backend stores (PostgreSQL keeps
-// microseconds, bbolt keeps a link's second), so that a database dumps the
-// same whichever backend holds it.
-func ClaimTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// LinkTime: see ClaimTime.
+// LinkTime is the precision a dump keeps of a used link's expiry: the
+// second, as every backend stores it, so that a database dumps the same
+// whichever backend holds it.
 func LinkTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 // badRecord is the error of a record that cannot be restored.
@@ -211,6 +207,29 @@ func RecordBytes(r *Record) ([]byte, error) {
 		return nil, badRecord(r, "has a key that is not hexadecimal")
 	}
 	return b, nil
+}
+
+// DecodeImported decodes an import key's record: the key's bytes and the
+// ID of the comment it became.
+func DecodeImported(r *Record) ([]byte, string, error) {
+	key, err := RecordBytes(r)
+	if err != nil {
+		return nil, "", err
+	}
+	var id string
+	if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
+		return nil, "", badRecord(r, "must name a comment ID")
+	}
+	return key, id, nil
+}
+
+// DecodeSecret decodes a secret's record: its bytes.
+func DecodeSecret(r *Record) ([]byte, error) {
+	var secret []byte
+	if err := json.Unmarshal(r.Value, &secret); err != nil || r.Key == "" || r.Site != "" {
+		return nil, badRecord(r, "must be a name and base64 bytes")
+	}
+	return secret, nil
 }
 
 // DecodeComment decodes a comment's record: the comment, with Trained set

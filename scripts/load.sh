@@ -49,7 +49,7 @@ other_pid= # compare's second server
 bare_pid=
 cleanup() {
   for pid in $server_pid $other_pid $bare_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -f "$results" "$dir/work.db" "$dir/work-before.db" "$dir/work-after.db" "$dir/server.log" "$dir/thread.json" "$dir/thread.json.gz"
+  rm -f "$results" "$dir/work.db" "$dir/work-before.db" "$dir/work-after.db" "$dir/server.log" "$dir/thread.json" "$dir/thread.json.gz" "$dir/thread.headers" "$dir/thread.gz.headers"
 }
 trap cleanup EXIT
 
@@ -115,11 +115,12 @@ free_port() {
 # serves the bytes Parley answered for PATH, identity and gzip, with a
 # Content-Length; sets bare_pid and bare_port.
 start_bare() {
-  curl -sf -o "$dir/thread.json" "http://127.0.0.1:$port$1"
-  curl -sf -H "$gzip_h" -o "$dir/thread.json.gz" "http://127.0.0.1:$port$1"
+  curl -sf -D "$dir/thread.headers" -o "$dir/thread.json" "http://127.0.0.1:$port$1"
+  curl -sf -H "$gzip_h" -D "$dir/thread.gz.headers" -o "$dir/thread.json.gz" "http://127.0.0.1:$port$1"
   gzip -t <"$dir/thread.json.gz"
   bare_port=$(free_port)
-  "$dir/ceiling" --addr "127.0.0.1:$bare_port" --body "$dir/thread.json" --gzip "$dir/thread.json.gz" &
+  "$dir/ceiling" --addr "127.0.0.1:$bare_port" --body "$dir/thread.json" --gzip "$dir/thread.json.gz" \
+    --headers "$dir/thread.headers" --gzip-headers "$dir/thread.gz.headers" &
   bare_pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$bare_port/"; do
     kill -0 "$bare_pid" 2>/dev/null || { echo "load.sh: the bare ceiling did not start" >&2; exit 1; }
@@ -231,7 +232,7 @@ paths() {
   start "$db" --bench-ceiling
   echo "server up in ${startup_ms} ms, RSS ${rss_start_mb} MB" >&2
   start_bare "$thread"
-  local bare="http://127.0.0.1:$bare_port$thread"
+  local bare="http://127.0.0.1:$bare_port$thread" same="http://127.0.0.1:$bare_port/same-headers$thread"
   for run in $(seq "$RUNS"); do
     echo "run $run/$RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     if (( run % 2 )); then
@@ -243,6 +244,8 @@ paths() {
     fi
     side_by_side sbs-thread-gzip "http://127.0.0.1:$port$thread" sbs-bare-gzip "$bare" -H "$gzip_h"
     side_by_side sbs-thread "http://127.0.0.1:$port$thread" sbs-bare "$bare"
+    side_by_side sbs2-thread-gzip "http://127.0.0.1:$port$thread" sbs-same-gzip "$same" -H "$gzip_h"
+    side_by_side sbs2-thread "http://127.0.0.1:$port$thread" sbs-same "$same"
     [ -n "$only_thread" ] && continue
     measure ceiling-gzip "/api/bench/ceiling?post=/popular" -H "$gzip_h"
     measure healthz "/healthz"
@@ -272,6 +275,9 @@ paths() {
   echo "  side by side, $((CONNS / 2)) + $((CONNS / 2)) connections, identity: $(ratio sbs-thread sbs-bare)"
   echo "bare ceiling's CPU per request / the thread's (steadier: no waiting counted), side by side:"
   echo "  gzip: $(cpu_ratio sbs-bare-gzip sbs-thread-gzip)  identity: $(cpu_ratio sbs-bare sbs-thread)"
+  echo "the same against the ceiling sending Parley's header fields too (the same bytes on the wire):"
+  echo "  req/s gzip: $(ratio sbs2-thread-gzip sbs-same-gzip)  identity: $(ratio sbs2-thread sbs-same)"
+  echo "  CPU   gzip: $(cpu_ratio sbs-same-gzip sbs2-thread-gzip)  identity: $(cpu_ratio sbs-same sbs2-thread)"
   [ -n "$only_thread" ] || echo "thread / in-server ceiling, gzip: $(ratio thread-gzip ceiling-gzip)"
   echo "RSS after the runs: ${rss} MB"
 }

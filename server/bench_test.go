@@ -67,25 +67,27 @@ func benchSubmit(b *testing.B, tune func(db *bolt.DB)) {
 
 // BenchmarkThread reads a post with 200 approved comments, as a browser does
 // (gzip), from 50 concurrent readers: through the read cache ("cached"; with
-// the request metrics on too, "served"),
-// with the cache off ("cache-off", storage and encoding on every read), and
-// from the bytes-in-memory ceiling route ("ceiling").
+// the request metrics on too, "served"; and so without Accept-Encoding,
+// "served-identity"), with the cache off ("cache-off", storage and encoding
+// on every read), and from the bytes-in-memory ceiling route ("ceiling").
 func BenchmarkThread(b *testing.B) {
 	for _, mode := range []struct {
-		name string
-		cfg  Config
-		path string
+		name     string
+		cfg      Config
+		path     string
+		encoding string
 	}{
-		{"cached", Config{}, "/api/comments?post=/popular"},
+		{"cached", Config{}, "/api/comments?post=/popular", browserEncodings},
 		// as "parley serve" runs it: with the request metrics too
-		{"served", Config{Metrics: servedMetrics}, "/api/comments?post=/popular"},
-		{"cache-off", Config{CacheSize: -1}, "/api/comments?post=/popular"},
-		{"ceiling", Config{BenchCeiling: true}, "/api/bench/ceiling?post=/popular"},
+		{"served", Config{Metrics: servedMetrics}, "/api/comments?post=/popular", browserEncodings},
+		{"served-identity", Config{Metrics: servedMetrics}, "/api/comments?post=/popular", ""},
+		{"cache-off", Config{CacheSize: -1}, "/api/comments?post=/popular", browserEncodings},
+		{"ceiling", Config{BenchCeiling: true}, "/api/bench/ceiling?post=/popular", browserEncodings},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ps := newPerfServer(b, mode.cfg)
 			ps.seed(b, "/popular", 200, true)
-			benchGet(b, ps, mode.path)
+			benchGet(b, ps, mode.path, mode.encoding)
 		})
 	}
 }
@@ -104,19 +106,25 @@ func BenchmarkCounts(b *testing.B) {
 				ps.seed(b, post, i%4, true)
 				q.Add("post", post)
 			}
-			benchGet(b, ps, "/api/counts?"+q.Encode())
+			benchGet(b, ps, "/api/counts?"+q.Encode(), browserEncodings)
 		})
 	}
 }
 
-func benchGet(b *testing.B, ps *perfServer, path string) {
+// browserEncodings is the Accept-Encoding that browsers send.
+const browserEncodings = "gzip, deflate, br"
+
+// benchGet asks for path with Accept-Encoding encoding (none when "").
+func benchGet(b *testing.B, ps *perfServer, path, encoding string) {
 	benchParallelism(b, benchWriters)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodGet, path, nil)
-			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			if encoding != "" {
+				req.Header.Set("Accept-Encoding", encoding)
+			}
 			ps.do(b, req, http.StatusOK)
 		}
 	})

@@ -151,3 +151,38 @@ func httptestRequest(t *testing.T, srv *Server, path, token string) string {
 	srv.ServeHTTP(rec, req)
 	return rec.Body.String()
 }
+
+// TestClientGoneIsNoFailure: a request whose client left (its context ended)
+// before the database answered is not Parley's failure: no 500, no ERROR
+// line. On PostgreSQL, whose queries end with the request's context, this is
+// a real path; on bbolt the request simply completes.
+func TestClientGoneIsNoFailure(t *testing.T) {
+	ctx := context.Background()
+	svc, err := moderation.NewService(ctx, openDB(t), moderation.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	srv, err := New(Config{PublicURL: "http://comments.example.com"}, svc, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := svc.CreateToken(ctx, "tests", moderation.RoleOwner, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, path := range []string{"/api/admin/comments?status=pending", "/api/comments?post=/p", "/api/counts?post=/p"} {
+		req := httptest.NewRequestWithContext(gone, http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Errorf("%s after the client left: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a client leaving was logged as an error:\n%s", logs.String())
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,14 @@ type errorDetail struct {
 // errors are logged with the request ID and their text never leaves.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client left before its answer (PostgreSQL's queries stop
+		// with it): nobody to tell, nothing broken.
+		c.Set(abortedKey, true)
+		s.log.Info("client went away", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("route", c.Path()))
 		return
 	}
 	detail := errorDetail{Code: moderation.ErrorCode(err), Message: "Something went wrong on our side; please try again."}

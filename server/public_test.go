@@ -3,9 +3,13 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"parley/moderation"
 )
@@ -263,6 +267,39 @@ func TestCORS(t *testing.T) {
 	wantStatus(t, e.request(http.MethodPost, "/api/comments", comment("/p", "Ada", "y"), "Origin", "http://comments.example.com"), http.StatusAccepted)
 }
 
+// TestCORSPreflightEveryPublicPath: a browser's preflight before a call of
+// the public API gets the full CORS answer from an allowed origin, whatever
+// the path under /api (no route takes OPTIONS: the group's catch-all answers
+// through the CORS middleware, see prebuiltGroup), and none from an origin of
+// no site. Answers from the routes themselves, found or not, carry CORS too.
+func TestCORSPreflightEveryPublicPath(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/api/comments", "/api/counts", "/api/form", "/api/verify", "/api/nowhere", "/api"} {
+		rec := e.request(http.MethodOptions, path, nil, "Origin", testOrigin,
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+		h := rec.Header()
+		if rec.Code != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != testOrigin ||
+			h.Get("Access-Control-Allow-Methods") != "GET,POST" || h.Get("Access-Control-Allow-Headers") != "Content-Type,If-None-Match" ||
+			h.Get("Access-Control-Max-Age") != "86400" || !slices.Contains(h.Values("Vary"), "Origin") {
+			t.Errorf("preflight of %s: %d %v", path, rec.Code, h)
+		}
+		rec = e.request(http.MethodOptions, path, nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight of %s from an origin of no site: %d %v", path, rec.Code, rec.Header())
+		}
+	}
+	for path, status := range map[string]int{"/api/comments?post=/p": http.StatusOK, "/api/counts?post=/p": http.StatusOK, "/api/nowhere": http.StatusNotFound} {
+		rec := e.request(http.MethodGet, path, nil, "Origin", testOrigin)
+		if rec.Code != status || rec.Header().Get("Access-Control-Allow-Origin") != testOrigin ||
+			rec.Header().Get("Access-Control-Expose-Headers") != "ETag,Retry-After" {
+			t.Errorf("GET %s from an allowed origin: %d %v, want %d with CORS", path, rec.Code, rec.Header(), status)
+		}
+	}
+	// checkOrigin, the group's other middleware, still guards every write.
+	wantError(t, e.request(http.MethodPost, "/api/verify", map[string]string{"email": "a@example.com"}, "Origin", "https://evil.example"),
+		http.StatusForbidden, "forbidden")
+}
+
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
 	rec := e.request(http.MethodGet, "/api/comments?post=/p", nil)
@@ -272,5 +309,26 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if rec := e.request(http.MethodGet, "/embed.js", nil); rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Code != 200 {
 		t.Fatalf("embed.js: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestQueryParamAsParseQuery: the read path's own query reader finds what
+// Echo's (url.ParseQuery) finds, for plain, escaped, repeated, empty and
+// malformed parameters, and leaves a query of too many parameters to Echo.
+func TestQueryParamAsParseQuery(t *testing.T) {
+	many := strings.Repeat("x=1&", maxQueryScan) + "post=/p"
+	for _, raw := range []string{
+		"", "post=/p", "post=%2Fp%20q&site=b", "site=a&post=/a&post=/b", "post=", "post", "=x&post=/p",
+		"post=a+b", "po%73t=/escaped-key", "post=%zz&post=/second", "post=/p;x&post=/q", "a;b=1&post=/p",
+		"post=%E2%9C%93&format=html", "&&post=/p&&", "post=/p&site=%ZZ", "Post=/case", many,
+	} {
+		want, _ := url.ParseQuery(raw)
+		req := httptest.NewRequest(http.MethodGet, "/api/comments?"+raw, nil)
+		c := echo.New().NewContext(req, httptest.NewRecorder())
+		for _, name := range []string{"post", "site", "format", "x"} {
+			if got := queryParam(c, name); got != want.Get(name) {
+				t.Errorf("%q: %s = %q, want %q", raw, name, got, want.Get(name))
+			}
+		}
 	}
 }

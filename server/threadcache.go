@@ -93,6 +93,22 @@ func newResponseCache(max int64) *responseCache {
 	return rc
 }
 
+// cached returns the response stored under key, or nil when there is none
+// yet: the read path's fast way to a hit, which converts key to a string for
+// the lookup only (no allocation). On nil, get builds it.
+func (rc *responseCache) cached(key []byte) *response {
+	if rc.max <= 0 {
+		return nil
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if e := rc.entries[string(key)]; e != nil && e.elem != nil {
+		e.seg.lru.MoveToFront(e.elem)
+		return e.resp
+	}
+	return nil
+}
+
 // get returns the response stored under key, building it with build when it
 // is missing. posts are the posts the response depends on. Errors are
 // returned to every request waiting on the build and never stored.

@@ -204,8 +204,12 @@ func (s *Server) handleBackup(c echo.Context) error {
 	started := false
 	_, err := s.svc.Backup(c.Request().Context(), actorOf(c), c.Response(), func(size int64) {
 		started = true
-		s.attachment(c, "application/octet-stream", "parley-backup", now, "db")
-		if size >= 0 { // PostgreSQL's dump file is not measured before it is written
+		ext := "db"
+		if size < 0 { // PostgreSQL's dump file: JSON lines, not measured before it is written
+			ext = "jsonl"
+		}
+		s.attachment(c, "application/octet-stream", "parley-backup", now, ext)
+		if size >= 0 {
 			c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
 		}
 		c.Response().WriteHeader(http.StatusOK)

@@ -5,6 +5,11 @@
 // returned for the thread it measures, so the two serve the same payload
 // and the difference is what Parley does per request.
 //
+// Under /same-headers/ it also sends the header fields Parley sent (--headers
+// and --gzip-headers: what curl -D wrote), so that the two answers are the
+// same bytes on the wire, headers included: the difference is then Parley's
+// work alone, not the cost of writing more header fields.
+//
 //	go run ./scripts/ceiling --addr 127.0.0.1:9000 --body thread.json --gzip thread.json.gz
 package main
 
@@ -21,7 +26,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "where to listen")
 	bodyFile := flag.String("body", "", "the identity bytes to serve")
 	gzipFile := flag.String("gzip", "", "the gzip bytes to serve to clients that accept gzip")
+	headersFile := flag.String("headers", "", "Parley's header block of the identity answer (curl -D), for /same-headers/")
+	gzipHeadersFile := flag.String("gzip-headers", "", "Parley's header block of the gzip answer, for /same-headers/")
 	flag.Parse()
+	headers, gzipHeaders := readHeaders(*headersFile), readHeaders(*gzipHeadersFile)
 	body, err := os.ReadFile(*bodyFile)
 	if err != nil {
 		log.Fatal(err)
@@ -33,8 +41,20 @@ func main() {
 	bodyLen, gzLen := strconv.Itoa(len(body)), strconv.Itoa(len(gz))
 	log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		same := strings.HasPrefix(r.URL.Path, "/same-headers/")
+		gzipped := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+		switch {
+		case same && gzipped:
+			for k, v := range gzipHeaders {
+				h[k] = v
+			}
+		case same:
+			for k, v := range headers {
+				h[k] = v
+			}
+		}
 		h.Set("Content-Type", "application/json; charset=UTF-8")
-		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		if gzipped {
 			h.Set("Content-Encoding", "gzip")
 			h.Set("Content-Length", gzLen)
 			_, _ = w.Write(gz)
@@ -43,4 +63,29 @@ func main() {
 		h.Set("Content-Length", bodyLen)
 		_, _ = w.Write(body)
 	})))
+}
+
+// readHeaders reads a header block as curl -D writes it, without the fields
+// net/http writes itself (Date, Content-Length).
+func readHeaders(path string) http.Header {
+	h := http.Header{}
+	if path == "" {
+		return h
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if !ok || strings.HasPrefix(name, "HTTP/") {
+			continue
+		}
+		name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+		if name == "Date" || name == "Content-Length" {
+			continue
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h
 }

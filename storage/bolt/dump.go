@@ -45,7 +45,7 @@ func (db *DB) Dump(ctx context.Context, fn func(*moderation.Record) error) error
 		d.each(tx.Bucket(bucketSessions), moderation.KindSession, "", nil)
 		d.each(tx.Bucket(bucketCommenters), moderation.KindCommenter, "", nil)
 		d.times(tx.Bucket(bucketClaims), moderation.KindClaim, func(n uint64) time.Time {
-			return moderation.ClaimTime(time.Unix(0, int64(n)))
+			return time.Unix(0, int64(n)).UTC()
 		})
 		d.times(tx.Bucket(bucketLinks), moderation.KindLink, func(n uint64) time.Time {
 			return moderation.LinkTime(time.Unix(int64(n), 0))
@@ -208,9 +208,9 @@ func (db *DB) Restore(_ context.Context, recs []*moderation.Record) error {
 func restore(tx *bbolt.Tx, r *moderation.Record) error {
 	switch r.Kind {
 	case moderation.KindSecret:
-		var secret []byte
-		if err := json.Unmarshal(r.Value, &secret); err != nil || r.Key == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "a secret must be a name and base64 bytes"}}
+		secret, err := moderation.DecodeSecret(r)
+		if err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Put([]byte(secretPrefix+r.Key), secret)
 	case moderation.KindSite:
@@ -238,7 +238,7 @@ func restore(tx *bbolt.Tx, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketClaims).Put([]byte(r.Key), u64(uint64(moderation.ClaimTime(t.Until).UnixNano())))
+		return tx.Bucket(bucketClaims).Put([]byte(r.Key), u64(uint64(t.Until.UnixNano())))
 	case moderation.KindLink:
 		t, err := moderation.DecodeRecord[moderation.TimeRecord](r)
 		if err != nil {
@@ -310,13 +310,9 @@ func restoreSiteRecord(site *bbolt.Bucket, r *moderation.Record) error {
 	case moderation.KindComment:
 		return restoreComment(site, r)
 	case moderation.KindImported:
-		key, err := moderation.RecordBytes(r)
+		key, id, err := moderation.DecodeImported(r)
 		if err != nil {
 			return err
-		}
-		var id string
-		if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "an import key must name a comment ID"}}
 		}
 		return site.Bucket(bucketImported).Put(key, []byte(id))
 	}

@@ -19,12 +19,8 @@ func (db *DB) CreateModerator(ctx context.Context, m *moderation.Moderator) erro
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, "INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)",
+	return db.execOne(ctx, fmt.Sprintf("moderator %q", m.Name), "INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)",
 		m.Name, moderation.FoldName(m.Name), doc)
-	if err = mapError(err); err != nil {
-		return fmt.Errorf("moderator %q: %w", m.Name, err)
-	}
-	return nil
 }
 
 // Moderator implements moderation.AccountStore. A typed name finds the
@@ -147,11 +143,7 @@ func (db *DB) CreateToken(ctx context.Context, t *moderation.Token) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, "INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)", t.Hash, t.ID, t.Site, doc)
-	if err = mapError(err); err != nil {
-		return fmt.Errorf("token %q: %w", t.ID, err)
-	}
-	return nil
+	return db.execOne(ctx, fmt.Sprintf("token %q", t.ID), "INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)", t.Hash, t.ID, t.Site, doc)
 }
 
 // TokenByHash implements moderation.AccountStore.
@@ -175,14 +167,7 @@ func (db *DB) TouchToken(ctx context.Context, hash string, at time.Time) error {
 	if at.IsZero() { // omitted from the document, as encoding/json's omitzero does
 		sql, args = "UPDATE tokens SET doc = doc - 'last_used' WHERE hash = $1", args[:1]
 	}
-	tag, err := db.pool.Exec(ctx, sql, args...)
-	if err = mapError(err); err == nil && tag.RowsAffected() == 0 {
-		err = moderation.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("token: %w", err)
-	}
-	return nil
+	return db.execOne(ctx, "token", sql, args...)
 }
 
 // Tokens implements moderation.AccountStore, by ID as bbolt lists them.
@@ -197,12 +182,18 @@ func (db *DB) Tokens(ctx context.Context) ([]*moderation.Token, error) {
 
 // DeleteToken implements moderation.AccountStore.
 func (db *DB) DeleteToken(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM tokens WHERE id = $1", id)
+	return db.execOne(ctx, fmt.Sprintf("token %q", id), "DELETE FROM tokens WHERE id = $1", id)
+}
+
+// execOne runs a statement that must write one row: none is ErrNotFound,
+// and errors are mapped and named by what.
+func (db *DB) execOne(ctx context.Context, what, sql string, args ...any) error {
+	tag, err := db.pool.Exec(ctx, sql, args...)
 	if err = mapError(err); err == nil && tag.RowsAffected() == 0 {
 		err = moderation.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("token %q: %w", id, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

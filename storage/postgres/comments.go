@@ -13,6 +13,8 @@ import (
 	"parley/moderation"
 )
 
+var _ moderation.Store = (*DB)(nil)
+
 // CreateComment implements moderation.CommentStore.
 func (db *DB) CreateComment(ctx context.Context, c *moderation.Comment, attach func(parent *moderation.Comment) error) error {
 	return db.create(ctx, c, nil, attach)
@@ -351,10 +353,10 @@ const (
 	lockRemove = "FOR UPDATE"
 )
 
-// loadForUpdate locks and loads the comments ids of site, in ID order (so
-// that concurrent writers lock in one order), each with its training
-// record in Trained. Missing ones are absent from the map. The site must
-// exist (ErrNotFound).
+// loadForUpdate locks the comments ids of site in ID order (so that
+// concurrent writers lock in one order) and returns their documents and
+// training records (for decodeComment) by ID; missing ones are absent. The
+// site must exist (ErrNotFound).
 func loadForUpdate(ctx context.Context, tx pgx.Tx, site string, ids []string, lock string) (map[string][]byte, map[string][]byte, error) {
 	docs, trainings := map[string][]byte{}, map[string][]byte{}
 	b := &pgx.Batch{}

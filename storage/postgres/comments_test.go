@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -121,4 +122,65 @@ func TestWriteCommentKeepsEverythingInStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after moving it back to pending, untrained", 0, 0, 2, 0, 0)
+}
+
+// The status counts follow every writer of comments, a restore's bulk
+// upserts and a site's deletion included, since a trigger keeps them.
+func TestStatusCountsFollowEveryWriter(t *testing.T) {
+	src, _ := open(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 9 {
+		c := newComment("/p", i)
+		if err := src.CreateComment(ctx, c, noAttach); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	if err := src.UpdateComments(ctx, moderation.DefaultSite, ids[:4], approveAt(t0)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := src.StatusCounts(ctx, moderation.DefaultSite)
+	if err != nil || want[moderation.StatusApproved] != 4 || want[moderation.StatusPending] != 5 {
+		t.Fatalf("source counts %v, %v", want, err)
+	}
+	var comments []*moderation.Record
+	if err := src.Dump(ctx, func(r *moderation.Record) error {
+		if r.Kind == moderation.KindComment {
+			comments = append(comments, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := open(t)
+	for range 2 { // a repeated restore upserts: the counts do not double
+		if err := dst.Restore(ctx, comments); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := dst.StatusCounts(ctx, moderation.DefaultSite); err != nil || !maps.Equal(got, want) {
+			t.Errorf("restored counts %v, %v; want %v", got, err, want)
+		}
+	}
+
+	// A site deleted with its comments leaves no counts behind, and a new
+	// site of that name starts from zero.
+	site := &moderation.Site{ID: "gone", Name: "Gone", Origins: []string{}, Created: t0}
+	if err := dst.PutSite(ctx, site, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := newComment("/p", 100)
+	c.Site = "gone"
+	if err := dst.CreateComment(ctx, c, noAttach); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.DeleteSite(ctx, "gone", true, &moderation.AuditEntry{At: t0, Actor: "ada", Action: "site.remove", Detail: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.PutSite(ctx, site, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := dst.StatusCounts(ctx, "gone"); err != nil || got[moderation.StatusPending] != 0 {
+		t.Errorf("a site made again after its deletion counts %v, %v", got, err)
+	}
 }

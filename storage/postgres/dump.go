@@ -136,10 +136,17 @@ func (d *pgDumper) all() error {
 				func(c *moderation.Commenter, n int64) { c.Approved = int(n) })
 		},
 		func() error {
-			return d.times(moderation.KindClaim, `SELECT key, to_timestamp(0) + until_ns / 1000 * interval '1 microsecond' FROM claims ORDER BY key COLLATE "C"`, moderation.ClaimTime)
+			return d.each(`SELECT key, until_ns FROM claims ORDER BY key COLLATE "C"`, nil, func(rows pgx.Rows) (*moderation.Record, error) {
+				var key string
+				var ns int64
+				if err := rows.Scan(&key, &ns); err != nil {
+					return nil, err
+				}
+				return moderation.NewRecord(moderation.KindClaim, "", key, moderation.TimeRecord{Until: time.Unix(0, ns).UTC()})
+			})
 		},
 		func() error {
-			return d.times(moderation.KindLink, `SELECT nonce, expires FROM used_links ORDER BY nonce COLLATE "C"`, moderation.LinkTime)
+			return d.links()
 		},
 		func() error {
 			return docs(d, moderation.KindChange, "", `SELECT seq::text AS key, doc, seq FROM outbox_changes ORDER BY seq`, nil,
@@ -158,15 +165,15 @@ func (d *pgDumper) all() error {
 	return nil
 }
 
-// times emits a table of key and time.
-func (d *pgDumper) times(kind moderation.RecordKind, query string, precision func(time.Time) time.Time) error {
-	return d.each(query, nil, func(rows pgx.Rows) (*moderation.Record, error) {
+// links emits the used single-use links.
+func (d *pgDumper) links() error {
+	return d.each(`SELECT nonce, expires FROM used_links ORDER BY nonce COLLATE "C"`, nil, func(rows pgx.Rows) (*moderation.Record, error) {
 		var key string
 		var t time.Time
 		if err := rows.Scan(&key, &t); err != nil {
 			return nil, err
 		}
-		return moderation.NewRecord(kind, "", key, moderation.TimeRecord{Until: precision(t)})
+		return moderation.NewRecord(moderation.KindLink, "", key, moderation.TimeRecord{Until: moderation.LinkTime(t)})
 	})
 }
 

@@ -15,11 +15,14 @@ import (
 // written in runs of one kind, each run one round trip (a pgx.Batch of
 // upserts, or one statement over arrays for comments and features); every
 // write is an upsert by the record's key, so a retried or repeated restore
-// leaves one copy. Afterwards the approved counts of the posts touched move
-// by what changed and the sequences move past the numbers restored.
+// leaves one copy. Afterwards the comment write's counters (post counts;
+// status counts follow by trigger) move by what changed, and the sequences
+// past the numbers restored.
 func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		counts := map[[2]string]int{} // (site, post) → how its approved count moves
+		// The comment write's counters: the approved count of each post
+		// moves by what the comments restored change.
+		counts := newCommentWrites(&pgx.Batch{})
 		for start := 0; start < len(recs); {
 			end := start + 1
 			for end < len(recs) && recs[end].Kind == recs[start].Kind {
@@ -30,7 +33,7 @@ func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 			}
 			start = end
 		}
-		if err := recount(ctx, tx, counts); err != nil {
+		if err := counts.send(ctx, tx); err != nil {
 			return err
 		}
 		return moveSequences(ctx, tx, recs)
@@ -38,12 +41,14 @@ func (db *DB) Restore(ctx context.Context, recs []*moderation.Record) error {
 }
 
 // restoreRun writes records of one kind.
-func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
+func restoreRun(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts *commentWrites) error {
 	switch recs[0].Kind {
 	case moderation.KindComment:
 		return restoreComments(ctx, tx, recs, counts)
 	case moderation.KindFeature:
 		return restoreFeatures(ctx, tx, recs)
+	case moderation.KindImported:
+		return restoreImportKeys(ctx, tx, recs)
 	}
 	b := &pgx.Batch{}
 	for _, r := range recs {
@@ -73,13 +78,12 @@ const (
 	restoreModel     = `INSERT INTO classifier_models (site, version, ham, spam) VALUES ($1, NULLIF($2, 0), $3, $4)
 		ON CONFLICT (site) DO UPDATE SET version = excluded.version, ham = excluded.ham, spam = excluded.spam`
 	restoreNoFeatures = `DELETE FROM classifier_features WHERE site = $1`
-	restoreImported   = `INSERT INTO imported (site, key, comment) VALUES ($1, $2, $3)
-		ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment`
-	restoreAudit = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
-		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc`
-	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`
-	restoreTokenID   = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
-	restoreToken     = `INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)
+	restoreAudit      = `INSERT INTO audit (seq, site, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (site, seq) DO UPDATE SET doc = excluded.doc WHERE audit.doc <> excluded.doc`
+	restoreModerator = `INSERT INTO moderators (name, folded, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET folded = excluded.folded, doc = excluded.doc`
+	restoreTokenID = `DELETE FROM tokens WHERE id = $2 AND hash <> $1`
+	restoreToken   = `INSERT INTO tokens (hash, id, site, doc) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (hash) DO UPDATE SET id = excluded.id, site = excluded.site, doc = excluded.doc`
 	restoreSession = `INSERT INTO sessions (id, moderator, created, last_seen, doc) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET moderator = excluded.moderator, created = excluded.created,
@@ -89,17 +93,18 @@ const (
 	restoreClaim  = `INSERT INTO claims (key, until_ns) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET until_ns = excluded.until_ns`
 	restoreLink   = `INSERT INTO used_links (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires`
 	restoreChange = `INSERT INTO outbox_changes (seq, doc) VALUES ($1, $2) ON CONFLICT (seq) DO UPDATE SET doc = excluded.doc`
-	restoreOutbox = `INSERT INTO outbox_deliveries (seq, grp, due, status, doc) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (seq) DO UPDATE SET grp = excluded.grp, due = excluded.due, status = excluded.status, doc = excluded.doc`
+	restoreOutbox = `INSERT INTO outbox_deliveries (seq, grp, due, status, failed_at, doc) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (seq) DO UPDATE SET grp = excluded.grp, due = excluded.due, status = excluded.status,
+		failed_at = excluded.failed_at, held_until = NULL, doc = excluded.doc`
 )
 
 // queueRecord queues the statements that restore one record.
 func queueRecord(b *pgx.Batch, r *moderation.Record) error {
 	switch r.Kind {
 	case moderation.KindSecret:
-		var secret []byte
-		if err := json.Unmarshal(r.Value, &secret); err != nil || r.Key == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "a secret must be a name and base64 bytes"}}
+		secret, err := moderation.DecodeSecret(r)
+		if err != nil {
+			return err
 		}
 		b.Queue(restoreSecret, r.Key, secret)
 	case moderation.KindSite:
@@ -128,16 +133,6 @@ func queueRecord(b *pgx.Batch, r *moderation.Record) error {
 		}
 		b.Queue(restoreModel, r.Site, m.Version, m.Ham, m.Spam)
 		b.Queue(restoreNoFeatures, r.Site)
-	case moderation.KindImported:
-		key, err := moderation.RecordBytes(r)
-		if err != nil {
-			return err
-		}
-		var id string
-		if err := json.Unmarshal(r.Value, &id); err != nil || id == "" {
-			return &moderation.ValidationError{Fields: map[string]string{"record": "an import key must name a comment ID"}}
-		}
-		b.Queue(restoreImported, r.Site, key, id)
 	case moderation.KindAudit:
 		e, err := moderation.DecodeRecord[moderation.AuditEntry](r)
 		if err != nil {
@@ -186,7 +181,7 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(restoreClaim, r.Key, moderation.ClaimTime(t.Until).UnixNano())
+		b.Queue(restoreClaim, r.Key, t.Until.UnixNano())
 	case moderation.KindLink:
 		t, err := moderation.DecodeRecord[moderation.TimeRecord](r)
 		if err != nil {
@@ -204,11 +199,11 @@ func queueInstanceRecord(b *pgx.Batch, r *moderation.Record) error {
 		if err != nil || d.Seq == 0 {
 			return seqError(err)
 		}
-		status := "pending"
-		if d.Failed() {
-			status = "failed"
+		row, err := rowOf(d) // the outbox's own columns for a delivery
+		if err != nil {
+			return err
 		}
-		b.Queue(restoreOutbox, int64(d.Seq), d.Group, d.Due, status, jsonDoc(d))
+		b.Queue(restoreOutbox, row.seq, row.grp, row.due, row.status, row.failedAt, string(row.doc))
 	default:
 		return &moderation.ValidationError{Fields: map[string]string{"record": fmt.Sprintf("unknown kind %q", r.Kind)}}
 	}
@@ -244,13 +239,15 @@ const restoreCommentRows = `WITH old AS (
 			AS n(site, id, post, parent, status, created, doc, training)
 		ON CONFLICT (site, id) DO UPDATE SET post = excluded.post, parent = excluded.parent, status = excluded.status,
 			created = excluded.created, doc = excluded.doc, training = excluded.training
+		-- A comment stored as it comes is left alone: copying again writes nothing.
+		WHERE (comments.doc, comments.training) IS DISTINCT FROM (excluded.doc, excluded.training)
 	)
 	SELECT site, post, status FROM old`
 
 // restoreComments writes a run of comments with their training, without
 // counting it in the model: the model's own records carry the counts. The
 // approved count of each post moves by what the run changed.
-func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts map[[2]string]int) error {
+func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, counts *commentWrites) error {
 	// One statement may write a row once: a comment given twice in a run
 	// is written as its last record says.
 	last := make(map[[2]string]int, len(recs))
@@ -279,9 +276,7 @@ func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, 
 		}
 		sites, ids, posts, statuses = append(sites, c.Site), append(ids, c.ID), append(posts, c.Post), append(statuses, string(c.Status))
 		parents, training, created, docs = append(parents, parent), append(training, trained), append(created, c.Created), append(docs, jsonDoc(c))
-		if c.Status == moderation.StatusApproved {
-			counts[[2]string{c.Site, c.Post}]++
-		}
+		counts.counted(c.Site, c.Post, c.Status, +1)
 	}
 	rows, err := tx.Query(ctx, restoreCommentRows, sites, ids, posts, parents, statuses, created, docs, training)
 	if err != nil {
@@ -289,23 +284,47 @@ func restoreComments(ctx context.Context, tx pgx.Tx, recs []*moderation.Record, 
 	}
 	var site, post, status string
 	_, err = pgx.ForEachRow(rows, []any{&site, &post, &status}, func() error {
-		if status == string(moderation.StatusApproved) {
-			counts[[2]string{site, post}]--
-		}
+		counts.counted(site, post, moderation.Status(status), -1)
 		return nil
 	})
+	return err
+}
+
+// restoreImportRows upserts a run of import keys (one per imported
+// comment: as many as a migrated blog has comments); a key given twice
+// takes its last record, as written one by one.
+const restoreImportRows = `INSERT INTO imported (site, key, comment)
+	SELECT DISTINCT ON (site, key) site, key, comment
+	FROM unnest($1::text[], $2::bytea[], $3::text[]) WITH ORDINALITY AS n(site, key, comment, i)
+	ORDER BY site, key, i DESC
+	ON CONFLICT (site, key) DO UPDATE SET comment = excluded.comment WHERE imported.comment <> excluded.comment`
+
+func restoreImportKeys(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) error {
+	n := len(recs)
+	sites, keys, ids := make([]string, n), make([][]byte, n), make([]string, n)
+	for i, r := range recs {
+		key, id, err := moderation.DecodeImported(r)
+		if err != nil {
+			return err
+		}
+		sites[i], keys[i], ids[i] = r.Site, key, id
+	}
+	_, err := tx.Exec(ctx, restoreImportRows, sites, keys, ids)
 	return err
 }
 
 // restoreFeatureRows upserts a run of one site's (or several sites')
 // feature counts; a bucket of zeros is removed, as bbolt keeps none.
 const restoreFeatureRows = `WITH n AS (
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS n(site, feature, ham, spam)
+		SELECT DISTINCT ON (site, feature) site, feature, ham, spam
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS n(site, feature, ham, spam, i)
+		ORDER BY site, feature, i DESC -- a bucket given twice: the last record wins, as one by one
 	), zero AS (
 		DELETE FROM classifier_features f USING n WHERE f.site = n.site AND f.feature = n.feature AND n.ham = 0 AND n.spam = 0
 	)
 	INSERT INTO classifier_features (site, feature, ham, spam) SELECT * FROM n WHERE ham <> 0 OR spam <> 0
-	ON CONFLICT (site, feature) DO UPDATE SET ham = excluded.ham, spam = excluded.spam`
+	ON CONFLICT (site, feature) DO UPDATE SET ham = excluded.ham, spam = excluded.spam
+	WHERE (classifier_features.ham, classifier_features.spam) IS DISTINCT FROM (excluded.ham, excluded.spam)`
 
 func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) error {
 	n := len(recs)
@@ -325,36 +344,14 @@ func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) 
 	return err
 }
 
-// countPosts moves the approved count of each (site, post) by its delta;
-// a count that reaches zero goes, as bbolt keeps none. The counts are an
-// index of the comments: a restore keeps them, it does not restore them.
-const countPosts = `WITH d AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS d(site, post, delta)
-	), up AS (
-		UPDATE post_counts pc SET approved = pc.approved + d.delta FROM d WHERE pc.site = d.site AND pc.post = d.post
-	)
-	INSERT INTO post_counts (site, post, approved) SELECT site, post, delta FROM d
-	WHERE delta > 0 AND NOT EXISTS (SELECT 1 FROM post_counts pc WHERE pc.site = d.site AND pc.post = d.post)`
-
-const dropZeroCounts = `DELETE FROM post_counts pc USING unnest($1::text[], $2::text[]) AS d(site, post)
-	WHERE pc.site = d.site AND pc.post = d.post AND pc.approved = 0`
-
-func recount(ctx context.Context, tx pgx.Tx, counts map[[2]string]int) error {
-	var sites, posts []string
-	var deltas []int64
-	for k, d := range counts {
-		if d != 0 {
-			sites, posts, deltas = append(sites, k[0]), append(posts, k[1]), append(deltas, int64(d))
-		}
+// counted moves the counters of a comment restored into status (delta
+// +1) or out of it (-1): its post's approved count. (The status counts
+// follow the rows by a trigger; commenters' counts and the model are
+// records of their own.)
+func (w *commentWrites) counted(site, post string, status moderation.Status, delta int64) {
+	if status == moderation.StatusApproved {
+		w.approved[postKey{site, post}] += delta
 	}
-	if len(sites) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, countPosts, sites, posts, deltas); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, dropZeroCounts, sites, posts)
-	return err
 }
 
 // moveSequences moves each serial past the numbers a restore wrote, so that

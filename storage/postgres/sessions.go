@@ -18,12 +18,8 @@ func (db *DB) CreateSession(ctx context.Context, s *moderation.Session) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, "INSERT INTO sessions (id, moderator, created, last_seen, doc) VALUES ($1, $2, $3, $4, $5)",
+	return db.execOne(ctx, "session", "INSERT INTO sessions (id, moderator, created, last_seen, doc) VALUES ($1, $2, $3, $4, $5)",
 		s.ID, s.Moderator, s.Created, s.LastSeen, doc)
-	if err = mapError(err); err != nil {
-		return fmt.Errorf("session: %w", err)
-	}
-	return nil
 }
 
 // Session implements moderation.AdminStore.
@@ -42,15 +38,8 @@ func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	tag, err := db.pool.Exec(ctx, "UPDATE sessions SET last_seen = $2, doc = jsonb_set(doc, '{last_seen}', $3) WHERE id = $1",
+	return db.execOne(ctx, "session", "UPDATE sessions SET last_seen = $2, doc = jsonb_set(doc, '{last_seen}', $3) WHERE id = $1",
 		id, at, field)
-	if err = mapError(err); err == nil && tag.RowsAffected() == 0 {
-		err = moderation.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("session: %w", err)
-	}
-	return nil
 }
 
 // DeleteSessions implements moderation.AdminStore. Sessions are few (one per

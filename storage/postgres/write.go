@@ -15,11 +15,13 @@ import (
 )
 
 // The comment write: every method that stores a comment (CreateComment,
-// UpdateComments, DeleteComments, PublishReply, ImportComments and the
-// restore of a dump) goes through commentWrites, so that the row, its
-// status, the approved counts of its post and its author, the outbox
-// transition and the classifier's counts move together, in the same
-// transaction, as bbolt's putComment keeps them.
+// UpdateComments, DeleteComments, PublishReply, ImportComments) goes
+// through commentWrites, so that the row, the approved counts of its post
+// and its author (commenters.approved, the column being the count), the
+// outbox transition and the classifier's counts move together, in the same
+// transaction, as bbolt's putComment keeps them. The count of each status
+// is kept by a trigger on comments (status_counts in 001_init.sql), so that
+// a restore, which writes rows as they were, keeps it too.
 //
 // Statements are queued on a pgx.Batch, so a whole write is one round trip.
 // Counters are gathered while comments are queued and added once, in flush,
@@ -37,6 +39,10 @@ type commentWrites struct {
 }
 
 type postKey struct{ site, post string }
+
+func comparePostKeys(a, b postKey) int {
+	return cmp.Or(cmp.Compare(a.site, b.site), cmp.Compare(a.post, b.post))
+}
 
 // modelChanges are a site's classifier counts to add: comments per class
 // and, per feature bucket, its (ham, spam) counts.
@@ -197,9 +203,7 @@ func (w *commentWrites) learn(site string, t *moderation.Training, delta int64) 
 // flush queues the counters gathered, in their fixed order. Counts never
 // go below zero, as bbolt's do not.
 func (w *commentWrites) flush() {
-	for _, k := range slices.SortedFunc(maps.Keys(w.approved), func(a, b postKey) int {
-		return cmp.Or(cmp.Compare(a.site, b.site), cmp.Compare(a.post, b.post))
-	}) {
+	for _, k := range slices.SortedFunc(maps.Keys(w.approved), comparePostKeys) {
 		n := w.approved[k]
 		switch {
 		case n > 0:
@@ -213,13 +217,10 @@ func (w *commentWrites) flush() {
 		n := w.commenters[email]
 		switch {
 		case n > 0:
-			w.batch.Queue(`INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, jsonb_build_object('approved', $2::bigint))
-				ON CONFLICT (email) DO UPDATE SET approved = commenters.approved + excluded.approved,
-					doc = jsonb_set(commenters.doc, '{approved}', to_jsonb(commenters.approved + excluded.approved))`, email, n)
+			w.batch.Queue(`INSERT INTO commenters (email, approved, doc) VALUES ($1, $2, '{"approved":0}')
+				ON CONFLICT (email) DO UPDATE SET approved = commenters.approved + excluded.approved`, email, n)
 		case n < 0:
-			w.batch.Queue(`UPDATE commenters SET approved = greatest(approved + $2, 0),
-					doc = jsonb_set(doc, '{approved}', to_jsonb(greatest(approved + $2, 0)))
-				WHERE email = $1`, email, n)
+			w.batch.Queue(`UPDATE commenters SET approved = greatest(approved + $2, 0) WHERE email = $1`, email, n)
 		}
 	}
 	for _, site := range slices.Sorted(maps.Keys(w.models)) {

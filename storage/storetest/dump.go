@@ -81,6 +81,54 @@ func testDump(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("a record given twice in one restore", func(t *testing.T) {
+		s := open(t)
+		c := comment(def, "/p", at(1))
+		c.Status = moderation.StatusApproved
+		first, err := moderation.NewCommentRecord(def, c.ID, mustJSON(t, c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Status = moderation.StatusSpam
+		second, err := moderation.NewCommentRecord(def, c.ID, mustJSON(t, c), []byte(`{"class":"spam","features":[3]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feature := func(spam uint32) *moderation.Record {
+			r, _ := moderation.NewRecord(moderation.KindFeature, def, "3", moderation.FeatureRecord{Spam: spam})
+			return r
+		}
+		key := func(id string) *moderation.Record {
+			r, _ := moderation.NewRecord(moderation.KindImported, def, "abcd", id)
+			return r
+		}
+		recs := []*moderation.Record{first, second, feature(1), feature(2), key("x"), key(c.ID)}
+		if err := s.Restore(t.Context(), recs); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, s, def, c.ID); got.Status != moderation.StatusSpam {
+			t.Errorf("the comment is %s, want the last record's spam", got.Status)
+		}
+		if n := counts(t, s, def, "/p")["/p"]; n != 0 {
+			t.Errorf("approved count = %d, want 0", n)
+		}
+		if got := list(t, s, def, moderation.StatusSpam); !same(ids(got), []string{c.ID}) {
+			t.Errorf("spam = %v", ids(got))
+		}
+		if m := readModel(t, s, def); m.counts[3] != [2]uint32{0, 2} {
+			t.Errorf("feature 3 = %v, want the last record's (0, 2)", m.counts[3])
+		}
+		var gotKey string
+		for _, r := range dumpAll(t, s) {
+			if r.Kind == moderation.KindImported {
+				gotKey = string(r.Value)
+			}
+		}
+		if gotKey != `"`+c.ID+`"` {
+			t.Errorf("import key names %s, want the last record's %s", gotKey, c.ID)
+		}
+	})
+
 	t.Run("bad records write nothing", func(t *testing.T) {
 		s := open(t)
 		before := dumpAll(t, s)

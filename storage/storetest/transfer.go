@@ -251,6 +251,18 @@ func testTransfer(t *testing.T, open Opener) {
 		if n <= 0 || n != int64(buf.Len()) || calls != 1 || (size != n && size != -1) {
 			t.Errorf("backup wrote %d bytes (reported %d), started called %d times with %d", buf.Len(), n, calls, size)
 		}
+		if bytes.HasPrefix(buf.Bytes(), []byte(moderation.DumpFormat)) {
+			comments := 0
+			err := moderation.ReadDump(t.Context(), &buf, func(r *moderation.Record) error {
+				if r.Kind == moderation.KindComment {
+					comments++
+				}
+				return nil
+			})
+			if err != nil || comments != 20 {
+				t.Errorf("the dump file holds %d comments, %v", comments, err)
+			}
+		}
 		t.Logf("a backup of 20 comments: %d bytes (started said %d)", n, size)
 	})
 }

@@ -72,6 +72,44 @@ CREATE TABLE post_counts (
     PRIMARY KEY (site, post)
 );
 
+-- Comments per status (tombstones not counted), for the moderators' tabs:
+-- counting the rows would read the whole site at every page load. A
+-- trigger keeps them, so that every writer of comments (the comment write,
+-- a restore, an operator's SQL) does. Each change adds to the row of its
+-- connection's stripe (pg_backend_pid() % 64), so concurrent submissions do
+-- not queue for one counter row; a read sums a site's stripes. A stripe may
+-- go below zero (a comment counted in one stripe leaves through another);
+-- the sum does not.
+CREATE TABLE status_counts (
+    site   text NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    status text NOT NULL,
+    stripe int NOT NULL,
+    n      bigint NOT NULL,
+    PRIMARY KEY (site, status, stripe)
+);
+
+CREATE FUNCTION count_statuses() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.status = NEW.status AND OLD.site = NEW.site THEN
+        RETURN NULL;
+    END IF;
+    -- A comment deleted with its site takes nothing to count.
+    IF TG_OP <> 'INSERT' AND OLD.status <> 'deleted' AND EXISTS (SELECT 1 FROM sites WHERE id = OLD.site) THEN
+        INSERT INTO status_counts (site, status, stripe, n) VALUES (OLD.site, OLD.status, pg_backend_pid() % 64, -1)
+        ON CONFLICT (site, status, stripe) DO UPDATE SET n = status_counts.n - 1;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.status <> 'deleted' THEN
+        INSERT INTO status_counts (site, status, stripe, n) VALUES (NEW.site, NEW.status, pg_backend_pid() % 64, 1)
+        ON CONFLICT (site, status, stripe) DO UPDATE SET n = status_counts.n + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER comments_count_statuses AFTER INSERT OR DELETE OR UPDATE OF site, status ON comments
+    FOR EACH ROW EXECUTE FUNCTION count_statuses();
+
 -- Imported comments: the SHA-256 of (source system, site, id there) → the
 -- Parley ID it became, so importing a file again skips what it created, even
 -- if deleted since.
@@ -172,8 +210,6 @@ CREATE TABLE blocklists (
 -- Claims: spent form tokens and recent comment bodies (moderation.Claim;
 -- bbolt: claims). Keys are HMACs, never raw data.
 -- ==========================================================================
--- Held until a time in Unix nanoseconds, as the domain compares it with a
--- comment's creation time: timestamptz would round it to microseconds.
 CREATE TABLE claims (
     key      text PRIMARY KEY,
     until_ns bigint NOT NULL             -- held until then; purged after

@@ -84,6 +84,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Other instances on the database (PostgreSQL) hear of this one's
+	// changes and it of theirs. It stops after the server finished its last
+	// requests, so that their changes are announced too.
+	peersCtx, stopPeers := context.WithCancel(context.WithoutCancel(ctx))
+	peersDone := make(chan struct{})
+	go func() {
+		defer close(peersDone)
+		svc.FollowPeers(peersCtx, func(err error) { log.Warn("other instances", "error", err) })
+	}()
+	defer func() { stopPeers(); <-peersDone }()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go housekeep(ctx, svc, cfg.spam.retention, housekeepingEvery, log)

@@ -104,6 +104,9 @@ var actionOf = map[moderation.Status]moderation.Action{
 }
 
 func (m *Metrics) count(_ context.Context, e moderation.Event) {
+	if e.Remote { // another instance counts its own
+		return
+	}
 	for _, c := range e.Comments {
 		site := m.sites.label(c.Site)
 		switch e.Kind {

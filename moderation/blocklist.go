@@ -117,7 +117,28 @@ func (f *SpamFilter) editBlocklist(ctx context.Context, actor Actor, site, actio
 		return Blocklist{}, err
 	}
 	f.blocks.Store(site, m)
+	if f.peers != nil {
+		f.peers.AnnounceChange(ctx, partBlocklist, site)
+	}
 	return saved.orEmpty(), nil
+}
+
+// partBlocklist is the peer note of a blocklist edit.
+const partBlocklist = "blocklist"
+
+// ShareWith keeps the filter's blocklists in step with other processes on
+// the database through svc (see Service.FollowPeers): its edits are
+// announced, and others' edits drop the blocklist it holds, which then
+// loads afresh. Call it before serving.
+func (f *SpamFilter) ShareWith(svc *Service) {
+	f.peers = svc
+	svc.SubscribeRemote(partBlocklist, func(site string) {
+		if site == "" {
+			f.blocks.Clear()
+			return
+		}
+		f.blocks.Delete(site)
+	})
 }
 
 // blocklistKind accepts a kind in the singular or the plural.

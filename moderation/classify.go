@@ -367,6 +367,7 @@ func (s *Service) retrain(ctx context.Context, actor Actor, site string) (Classi
 	if err != nil {
 		return ClassifierStats{}, err
 	}
+	s.tell(ctx, note{Part: partModel, Site: site})
 	_ = s.store.RecordAudit(ctx, &AuditEntry{Site: site, At: s.now(), Actor: actor.Name, Action: "retrain",
 		Detail: fmt.Sprintf("spam model: %d ham, %d spam", st.Ham, st.Spam), From: actor.From})
 	return st, nil

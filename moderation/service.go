@@ -28,6 +28,11 @@ type Service struct {
 
 	defaults Settings // the instance's settings; see Options.Defaults
 	siteIx   atomic.Pointer[siteIndex]
+
+	// other processes on the database (peers.go)
+	peers           atomic.Pointer[peers]
+	resyncListeners []func()
+	remoteListeners map[string][]func(site string)
 }
 
 // Options configures a Service. Zero values are sane defaults.
@@ -113,6 +118,10 @@ type Event struct {
 	Kind     EventKind
 	Comments []*Comment
 	Actor    string
+	// Remote marks a change another process made (see FollowPeers): its
+	// comments hold only ID, Site, Post and Status, and listeners that
+	// count the work done here (metrics) skip it.
+	Remote bool
 }
 
 // Subscribe registers fn to hear every committed change. It is called on the
@@ -128,6 +137,9 @@ func (s *Service) publish(ctx context.Context, e Event) {
 	}
 	for _, fn := range s.listeners {
 		fn(ctx, e)
+	}
+	if !e.Remote {
+		s.tell(ctx, notesOf(e)...)
 	}
 }
 

@@ -43,7 +43,9 @@ func (s *Session) CheckCSRF(token string) bool {
 }
 
 // Sessions signs moderators in to the admin page and out again. It keeps the
-// login throttles in memory; build one per process and share it.
+// login throttles in memory; build one per process and share it. Sessions
+// live in the database, so every instance knows them, but each instance
+// throttles the failures it sees itself (docs/operations.md).
 type Sessions struct {
 	svc     *Service
 	store   AdminStore

@@ -290,9 +290,15 @@ func (s *Service) SiteOrigins(ctx context.Context, id string) ([]string, error) 
 	return site.Origins, nil
 }
 
-// sitesChanged drops the site index after a change to a site, then tells
-// the site listeners (see SubscribeSites).
+// sitesChanged drops the site index after a change to a site, tells the
+// site listeners (see SubscribeSites) and the other processes.
 func (s *Service) sitesChanged(id string) {
+	s.dropSite(id)
+	s.tell(context.Background(), note{Part: partSite, Site: id})
+}
+
+// dropSite drops the site index and tells the site listeners.
+func (s *Service) dropSite(id string) {
 	s.siteIx.Store(nil)
 	for _, fn := range s.siteListeners {
 		fn(id)

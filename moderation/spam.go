@@ -51,6 +51,7 @@ type SpamFilter struct {
 	now    func() time.Time
 	key    []byte   // HMAC key of form tokens and claim keys
 	blocks sync.Map // site id → *blockMatcher: its blocklist as last loaded or saved
+	peers  *Service // tells other processes of blocklist edits; see ShareWith
 }
 
 // optsFor returns the options in effect on a site: its settings over the

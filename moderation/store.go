@@ -23,6 +23,7 @@ type Store interface {
 	TransferStore
 	OutboxStore
 	DumpStore
+	PeerStore
 
 	// Ping reports whether the database answers and holds a schema.
 	Ping(ctx context.Context) error

@@ -16,10 +16,9 @@ import (
 
 // Change is one committed change as the admin page's event stream tells it:
 // which comments, now in which status. It carries no content (no author, no
-// body): the page fetches what it shows through the queue endpoints. It is
-// plain JSON so that a bridge between instances (PostgreSQL LISTEN/NOTIFY,
-// whose payloads are text of at most 8000 bytes) can carry it unchanged and
-// hand it to each instance's hub with Publish.
+// body): the page fetches what it shows through the queue endpoints. Other
+// instances' changes arrive the same way, as remote service events (see
+// eventHub).
 type Change struct {
 	Kind     moderation.EventKind `json:"kind"`
 	Site     string               `json:"site"` // streams carry a change only to moderators of its site
@@ -71,6 +70,9 @@ const (
 	eventsRoute = "/api/admin/events"
 )
 
+// resyncEvent tells the page to fetch the queue and counts afresh.
+var resyncEvent = []byte("event: resync\ndata: {}\n\n")
+
 var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 	"Too many live queues are open; this page checks for new comments every few seconds instead.")
 
@@ -79,10 +81,10 @@ var errTooManyStreams = moderation.Errorf(moderation.CodeUnavailable,
 // goroutine: a stream that falls behind loses the changes it cannot hold and
 // is told to resync (fetch the queue and counts afresh) instead.
 //
-// The local service feeds it through listen. Across instances (PostgreSQL),
-// a bridge NOTIFYs each committed Change as its JSON and, on LISTEN, hands
-// every instance's changes to Publish; listen is then left unsubscribed so
-// that local changes, which come back through LISTEN too, are not told twice.
+// The service feeds it through listen, with this process's changes and, on
+// PostgreSQL, other processes' too (moderation.Service.FollowPeers replays
+// them as remote events). When this process may have missed some of those,
+// resync tells every stream to fetch the queue afresh.
 type eventHub struct {
 	mu       sync.Mutex
 	streams  map[*eventStream]struct{}
@@ -97,6 +99,7 @@ type eventStream struct {
 	ch     chan []byte
 	lagged bool          // guarded by the hub's mu
 	done   chan struct{} // closed when the hub shuts down
+	wake   chan struct{} // holds a token when lagged was set without a change to send
 }
 
 func newEventHub(max int) *eventHub {
@@ -130,6 +133,19 @@ func (h *eventHub) Publish(c Change) {
 	}
 }
 
+// resync tells every stream to resync: changes may have been missed.
+func (h *eventHub) resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for st := range h.streams {
+		st.lagged = true
+		select {
+		case st.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // subscribe opens a stream that hears of the sites sees reports true for,
 // or refuses one past the bound or after close.
 func (h *eventHub) subscribe(sees func(site string) bool) (*eventStream, error) {
@@ -138,7 +154,7 @@ func (h *eventHub) subscribe(sees func(site string) bool) (*eventStream, error) 
 	if h.closed || len(h.streams) >= h.max {
 		return nil, errTooManyStreams
 	}
-	st := &eventStream{sees: sees, ch: make(chan []byte, streamBuffer), done: make(chan struct{})}
+	st := &eventStream{sees: sees, ch: make(chan []byte, streamBuffer), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	h.streams[st] = struct{}{}
 	return st, nil
 }
@@ -240,7 +256,12 @@ func (s *Server) handleEvents(c echo.Context) error {
 		case data := <-st.ch:
 			ok = send([]byte("data: "), data, []byte("\n\n"))
 			if ok && len(st.ch) == 0 && s.events.tookLag(st) {
-				ok = send([]byte("event: resync\ndata: {}\n\n"))
+				ok = send(resyncEvent)
+			}
+		case <-st.wake:
+			ok = true
+			if len(st.ch) == 0 && s.events.tookLag(st) { // else the changes waiting send it
+				ok = send(resyncEvent)
 			}
 		}
 		if !ok {

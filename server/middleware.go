@@ -198,6 +198,8 @@ func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // rateLimit limits submissions per client, answering 429 with Retry-After.
+// It counts in this process alone: several instances behind a balancer each
+// allow the limit (docs/operations.md, "More than one machine").
 func (s *Server) rateLimit() echo.MiddlewareFunc {
 	if s.cfg.RateLimit <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }

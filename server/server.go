@@ -94,6 +94,8 @@ func New(cfg Config, svc *moderation.Service, log *slog.Logger) (*Server, error)
 	svc.SubscribeSites(s.cache.dropSite)
 	s.events = newEventHub(maxEventStreams)
 	svc.Subscribe(s.events.listen)
+	svc.SubscribeResync(s.cache.dropAll) // another instance's changes may have been missed
+	svc.SubscribeResync(s.events.resync)
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -217,6 +217,17 @@ func (rc *responseCache) dropSite(site string) {
 	}
 }
 
+// dropAll drops every response, including those being built: this process
+// may have missed changes that other processes on its database made (their
+// listener reconnected).
+func (rc *responseCache) dropAll() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, e := range rc.entries {
+		rc.remove(e)
+	}
+}
+
 // remove forgets e; the caller holds mu.
 func (rc *responseCache) remove(e *cacheEntry) {
 	if rc.entries[e.key] == e {

@@ -37,6 +37,7 @@ var _ moderation.Store = (*DB)(nil)
 // DB is a pool of connections to Parley's PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool
+	self string // this process's name among its peers (peers.go)
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -56,7 +57,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, self: newInstanceID()}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

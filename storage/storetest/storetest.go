@@ -76,6 +76,7 @@ var areas = []struct {
 	{"transfer", testTransfer},
 	{"outbox", testOutbox},
 	{"dump", testDump},
+	{"peers", testPeers},
 }
 
 // Run holds the store that open gives to the whole contract, one subtest

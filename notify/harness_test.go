@@ -192,11 +192,24 @@ type app struct {
 	Metrics string // the metrics token
 	cfg     notify.Config
 	data    string // what --data names
+	opts    appOptions
 }
 
 type appOptions struct {
 	trustAfter int
 	realClock  bool // retries run in real time instead of waiting for the test clock
+	// store, when set, stands between every notify worker and the real
+	// database (a test that schedules the workers watches their calls).
+	store func(notify.Store) notify.Store
+}
+
+// workerStore is what a notify worker of the app is given: db itself, or
+// db as opts.store wraps it.
+func (o appOptions) workerStore(db moderation.Store) notify.Store {
+	if o.store != nil {
+		return o.store(db)
+	}
+	return db
 }
 
 // startApp serves Parley with notifications configured by setup.
@@ -223,7 +236,7 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 		setup(&cfg)
 	}
 	m := metrics.New(svc, db)
-	n, err := notify.Start(ctx, cfg, svc, db, log, m)
+	n, err := notify.Start(ctx, cfg, svc, opts.workerStore(db), log, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +255,7 @@ func startApp(t testing.TB, opts appOptions, setup func(*notify.Config)) *app {
 		n.Stop()
 		_ = db.Close()
 	})
-	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg, data: data}
+	return &app{URL: ts.URL, DB: db, Svc: svc, Clock: clk, Token: token, Metrics: "metrics-secret", cfg: cfg, data: data, opts: opts}
 }
 
 // worker starts one more notify worker on the app's database, as another
@@ -260,7 +273,7 @@ func (a *app) worker(t testing.TB) {
 			t.Fatal(err)
 		}
 	}
-	n, err := notify.Start(ctx, a.cfg, svc, db, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	n, err := notify.Start(ctx, a.cfg, svc, a.opts.workerStore(db), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

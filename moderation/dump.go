@@ -223,6 +223,20 @@ func DecodeImported(r *Record) ([]byte, string, error) {
 	return key, id, nil
 }
 
+// DecodeFeature decodes a model feature's record: the feature bucket and
+// its counts.
+func DecodeFeature(r *Record) (uint32, *FeatureRecord, error) {
+	h, err := RecordSeq(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := DecodeRecord[FeatureRecord](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return uint32(h), f, nil
+}
+
 // DecodeSecret decodes a secret's record: its bytes.
 func DecodeSecret(r *Record) ([]byte, error) {
 	var secret []byte

@@ -294,19 +294,15 @@ func restoreSiteRecord(site *bbolt.Bucket, r *moderation.Record) error {
 		}
 		return model.Put(keyVersion, u64(uint64(m.Version)))
 	case moderation.KindFeature:
-		h, err := moderation.RecordSeq(r)
-		if err != nil {
-			return err
-		}
-		f, err := moderation.DecodeRecord[moderation.FeatureRecord](r)
+		h, f, err := moderation.DecodeFeature(r)
 		if err != nil {
 			return err
 		}
 		counts := model.Bucket(bucketModelCounts)
 		if f.Ham == 0 && f.Spam == 0 {
-			return counts.Delete(u32(uint32(h)))
+			return counts.Delete(u32(h))
 		}
-		return counts.Put(u32(uint32(h)), pairBytes(f.Ham, f.Spam))
+		return counts.Put(u32(h), pairBytes(f.Ham, f.Spam))
 	case moderation.KindComment:
 		return restoreComment(site, r)
 	case moderation.KindImported:

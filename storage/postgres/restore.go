@@ -330,11 +330,7 @@ func restoreFeatures(ctx context.Context, tx pgx.Tx, recs []*moderation.Record) 
 	n := len(recs)
 	sites, features, hams, spams := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, r := range recs {
-		h, err := moderation.RecordSeq(r)
-		if err != nil {
-			return err
-		}
-		f, err := moderation.DecodeRecord[moderation.FeatureRecord](r)
+		h, f, err := moderation.DecodeFeature(r)
 		if err != nil {
 			return err
 		}

@@ -133,6 +133,23 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.events = append(h.events, r.Header.Get("X-Parley-Event"))
 }
 
+// perComment counts the webhooks received for each comment, and the calls
+// made in all (refused ones included).
+func (h *hookReceiver) perComment(t *testing.T) (ids map[string]int, calls int) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids = map[string]int{}
+	for _, body := range h.bodies {
+		var p notify.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		ids[p.Comment.ID]++
+	}
+	return ids, h.calls
+}
+
 func (h *hookReceiver) wait(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

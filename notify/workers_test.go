@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -38,17 +37,7 @@ func TestSeveralWorkersSendEachNotificationOnce(t *testing.T) {
 	// Only bob's digests wait, for their time.
 	a.waitOutbox(t, func(d map[string]int) bool { return d["changes"] == 0 && d["pending"] == n && d["retrying"] == 0 })
 	ms.none(t)
-	hook.mu.Lock()
-	ids := map[string]int{}
-	for _, body := range hook.bodies {
-		var p notify.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Fatal(err)
-		}
-		ids[p.Comment.ID]++
-	}
-	calls := hook.calls
-	hook.mu.Unlock()
+	ids, calls := hook.perComment(t)
 	if len(ids) != n || calls != n {
 		t.Errorf("%d webhook calls for %d comments, want one each: %v", calls, len(ids), ids)
 	}
@@ -104,23 +93,14 @@ func TestSlowSendsDoNotOutlastTheHold(t *testing.T) {
 	hook.wait(t, n)
 	a.settled(t)
 	time.Sleep(50 * time.Millisecond)
-	hook.mu.Lock()
-	defer hook.mu.Unlock()
-	ids := map[string]int{}
-	for _, body := range hook.bodies {
-		var p notify.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Fatal(err)
-		}
-		ids[p.Comment.ID]++
-	}
+	ids, calls := hook.perComment(t)
 	for id, k := range ids {
 		if k != 1 {
 			t.Errorf("comment %s went to the webhook %d times", id, k)
 		}
 	}
-	if len(ids) != n || hook.calls != n {
-		t.Errorf("%d calls for %d comments, want %d once each", hook.calls, len(ids), n)
+	if len(ids) != n || calls != n {
+		t.Errorf("%d calls for %d comments, want %d once each", calls, len(ids), n)
 	}
 }
 

@@ -167,12 +167,13 @@ func (s *Server) handleThread(c echo.Context) error {
 	}
 	post := queryParam(c, "post")
 	var buf [128]byte
-	key := append(append(append(append(buf[:0], "thread\x00"...), site...), 0), post...)
+	const prefix = "thread\x00"
+	key := appendCacheKey(append(buf[:0], prefix...), site, post)
 	if resp := s.cache.cached(key); resp != nil {
 		return serveResponse(c, resp)
 	}
 	ctx := c.Request().Context()
-	resp, err := s.cache.get(ctx, string(key), []string{cacheKey(site, post)}, func() ([]byte, bool, error) {
+	resp, err := s.cache.get(ctx, string(key), []string{string(key[len(prefix):])}, func() ([]byte, bool, error) {
 		return s.encodeThread(ctx, site, post)
 	})
 	if err != nil {

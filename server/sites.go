@@ -68,6 +68,12 @@ func (s *Server) allowedOrigin(c echo.Context, o string) bool {
 // two sites is two threads.
 func cacheKey(site, post string) string { return site + "\x00" + post }
 
+// appendCacheKey appends cacheKey(site, post) to dst, for the read path's
+// lookups that build their key on the stack.
+func appendCacheKey(dst []byte, site, post string) []byte {
+	return append(append(append(dst, site...), 0), post...)
+}
+
 // adminSite is the site an admin request is for: site=ID, else the default
 // site for those who moderate it, else the first of the actor's sites. The
 // service answers 404 for a site the actor does not moderate. site=* is the
